@@ -1,0 +1,3 @@
+"""classifiers stage."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""`feedback up`, `down`, `status` and `config show`."""

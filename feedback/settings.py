@@ -1,0 +1,240 @@
+"""Settings: environment variables over ``.env`` over a YAML file over defaults.
+
+Every variable starts with ``FEEDBACK_``; the first word after it names the section and
+the rest the field, so ``FEEDBACK_KAFKA_BOOTSTRAP`` sets ``kafka.bootstrap`` and
+``FEEDBACK_CLASSIFIER_MODEL_DIR`` sets ``classifier.model_dir``. The YAML file is
+``feedback.yaml`` in the working directory, or the path in ``FEEDBACK_CONFIG``; it holds
+the same sections as nested mappings. Build settings with :func:`get_settings`; nothing
+here is built at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from feedback.errors import ConfigError
+from feedback.schema import CHANNELS
+
+__all__ = [
+    "ApiSettings",
+    "ClassifierSettings",
+    "EsSettings",
+    "IngestSettings",
+    "KafkaSettings",
+    "ServicesSettings",
+    "Settings",
+    "StreamSettings",
+    "default_home",
+    "get_settings",
+]
+
+
+def default_home() -> Path:
+    """Where downloads, service data, logs and PID files live (outside the repo).
+
+    Root gets ``/var/cache/feedback`` because Elasticsearch refuses to run as root and
+    its unprivileged user must be able to reach its files (``/root`` is private).
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/cache/feedback")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "feedback"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    bootstrap: str | None = Field(
+        default=None,
+        description="host:port of an existing Kafka; unset means the local broker that `feedback up` runs",
+    )
+    client_id: str = "feedback"
+    raw_partitions: int = Field(default=3, ge=1, description="partitions of each feedback.raw.<channel> topic")
+    partitions: int = Field(default=3, ge=1, description="partitions of classified, alerts and dlq topics")
+    raw_retention_ms: int = Field(
+        default=-1, description="raw topics are the system of record for replay: -1 keeps them forever"
+    )
+    retention_ms: int = Field(default=30 * 24 * 3600 * 1000, description="retention of the other topics")
+    topic_prefix: str = Field(default="feedback", description="topics are <prefix>.raw.<channel>, <prefix>.dlq, ...")
+
+    def raw_topic(self, channel: str) -> str:
+        return f"{self.topic_prefix}.raw.{channel}"
+
+    @property
+    def raw_topics(self) -> list[str]:
+        return [self.raw_topic(c) for c in CHANNELS]
+
+    @property
+    def classified_topic(self) -> str:
+        return f"{self.topic_prefix}.classified"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.topic_prefix}.alerts"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic_prefix}.dlq"
+
+
+class EsSettings(_Section):
+    url: str | None = Field(
+        default=None, description="URL of an existing Elasticsearch; unset means the local node of `feedback up`"
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    index_prefix: str = Field(default="feedback", description="indexes are <prefix>-<department>-v<N>")
+    request_timeout: float = Field(default=30.0, gt=0)
+
+
+class ServicesSettings(_Section):
+    """The local Kafka and Elasticsearch that `feedback up` provisions."""
+
+    home: Path = Field(default_factory=default_home)
+    kafka_version: str = "4.3.1"
+    es_version: str = "9.2.8"
+    kafka_port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    es_port: int = Field(default=9200, ge=1, le=65535)
+    kafka_heap: str = "1g"
+    es_heap: str = "1g"
+    kafka_java_home: Path | None = Field(default=None, description="a JDK 17+; found automatically when unset")
+    es_java_home: Path | None = Field(default=None, description="a JDK 21+; found automatically when unset")
+    es_user: str = Field(default="feedback", description="the unprivileged user Elasticsearch runs as under root")
+    start_timeout: float = Field(default=180.0, gt=0, description="seconds to wait for each service to be ready")
+    stop_timeout: float = Field(default=30.0, gt=0, description="seconds between SIGTERM and SIGKILL")
+
+
+class ClassifierSettings(_Section):
+    model_dir: Path | None = Field(
+        default=None, description="trained heads; unset means the artifacts shipped in classifiers/artifacts"
+    )
+    encoder: str | None = Field(
+        default=None, description="local path or hub model id of the encoder; unset means the bundled one"
+    )
+    taxonomy: Path | None = Field(default=None, description="YAML file of a custom topic taxonomy")
+    batch_size: int = Field(default=32, ge=1)
+    max_length: int = Field(default=128, ge=8)
+    onnx: bool = Field(default=False, description="run the encoder with ONNX Runtime int8")
+    topic_min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    threads: int = Field(default=0, ge=0, description="torch threads; 0 leaves torch's default")
+
+
+class IngestSettings(_Section):
+    author_secret: SecretStr = Field(
+        default=SecretStr("change-me-feedback-author-key"),
+        description="HMAC key that turns addresses and handles into pseudonymous author ids",
+    )
+    max_text_chars: int = Field(default=20_000, ge=1)
+    rejects_dir: Path = Field(default=Path("rejects"))
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_ssl: bool = True
+
+
+class StreamSettings(_Section):
+    app_id: str = "feedback-pipeline"
+    batch_size: int = Field(default=64, ge=1)
+    batch_within: float = Field(default=1.0, gt=0, description="seconds to wait to fill a batch")
+    data_dir: Path | None = Field(default=None, description="Faust table state; defaults under services.home")
+    routing: Path | None = Field(default=None, description="routing YAML; unset means config/routing.yaml shipped")
+    trend_windows: list[int] = Field(default_factory=lambda: [300, 3600], description="tumbling window sizes, s")
+    alert_min_count: int = Field(default=10, ge=1)
+    alert_p_value: float = Field(default=0.001, gt=0, lt=1)
+    alert_webhook: str | None = None
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+
+
+class Settings(BaseSettings):
+    """All settings of the project, validated when built."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FEEDBACK_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    es: EsSettings = Field(default_factory=EsSettings)
+    services: ServicesSettings = Field(default_factory=ServicesSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """The Kafka to talk to: the configured one, or the local broker."""
+        return self.kafka.bootstrap or f"127.0.0.1:{self.services.kafka_port}"
+
+    @property
+    def es_url(self) -> str:
+        """The Elasticsearch to talk to: the configured one, or the local node."""
+        return self.es.url or f"http://127.0.0.1:{self.services.es_port}"
+
+    @property
+    def manages_kafka(self) -> bool:
+        return self.kafka.bootstrap is None
+
+    @property
+    def manages_es(self) -> bool:
+        return self.es.url is None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_path = os.environ.get("FEEDBACK_CONFIG", "feedback.yaml")
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path)
+        return (init_settings, env_settings, dotenv_settings, yaml_source)
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings; a bad value becomes a :class:`ConfigError`.
+
+    >>> get_settings().kafka.raw_topic("email")
+    'feedback.raw.email'
+    """
+    config = os.environ.get("FEEDBACK_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(f"FEEDBACK_CONFIG points at {config}, which is not a file; fix the path or unset it")
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']} (got {first.get('input')!r}); "
+            f"fix FEEDBACK_{where.replace('.', '_').upper()} or the YAML file"
+        ) from e

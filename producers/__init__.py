@@ -1,0 +1,3 @@
+"""producers stage."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""sinks stage."""
+
+__all__: list[str] = []

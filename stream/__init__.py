@@ -1,0 +1,3 @@
+"""stream stage."""
+
+__all__: list[str] = []
