@@ -33,6 +33,9 @@ def _root(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # kafka-python logs handled conditions (a refused probe, a retried send) at ERROR;
+    # we report failures ourselves, so its chatter only shows with -vv.
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
     ctx.obj = None
 
 

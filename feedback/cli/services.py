@@ -1,1 +1,108 @@
 """`feedback up`, `down`, `status` and `config show`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from feedback.cli.app import app, config_app, settings_from_context
+from feedback.errors import ServiceError
+from feedback.services import StackStatus, down, status, up
+
+__all__: list[str] = []
+
+out = Console()
+
+
+def _status_table(st: StackStatus) -> Table:
+    table = Table("service", "state", "endpoint", "version", "managed", "pid")
+    for name, svc in (("kafka", st.kafka), ("elasticsearch", st.elasticsearch)):
+        colour = "green" if svc.state == "up" else "red"
+        table.add_row(
+            name,
+            f"[{colour}]{svc.state}[/{colour}]",
+            svc.endpoint,
+            svc.version or "-",
+            "local" if svc.managed else "external",
+            str(svc.pid or "-"),
+        )
+    return table
+
+
+@app.command("up")
+def up_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document."),
+) -> None:
+    """Start local Kafka and Elasticsearch (downloaded once from Maven Central) and create the topics."""
+    settings = settings_from_context(ctx)
+    if not as_json:
+        out.print("[dim]starting services (the first run downloads Kafka and Elasticsearch)...[/dim]")
+    report = up(settings)
+    if as_json:
+        print(report.model_dump_json())
+        return
+    for name in report.already_running:
+        out.print(f"{name}: already running")
+    for name in report.started:
+        out.print(f"{name}: started")
+    for name in report.external:
+        out.print(f"{name}: external, reachable")
+    if report.topics_created:
+        out.print(f"topics created: {', '.join(report.topics_created)}")
+    out.print(_status_table(report.status))
+    out.print(f"ready in {report.seconds:.1f}s")
+
+
+@app.command("down")
+def down_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print what was stopped as JSON."),
+) -> None:
+    """Stop the Kafka and Elasticsearch that `feedback up` started (never other processes)."""
+    settings = settings_from_context(ctx)
+    stopped = down(settings)
+    if as_json:
+        print(json.dumps({"stopped": stopped}))
+    elif stopped:
+        out.print(f"stopped: {', '.join(stopped)}")
+    else:
+        out.print("nothing to stop")
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print {kafka: {...}, elasticsearch: {...}} as JSON."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 unless both services are up."),
+) -> None:
+    """Show whether Kafka and Elasticsearch answer, where, and which versions run."""
+    settings = settings_from_context(ctx)
+    st = status(settings)
+    if as_json:
+        print(st.model_dump_json())
+    else:
+        out.print(_status_table(st))
+    if check and (st.kafka.state != "up" or st.elasticsearch.state != "up"):
+        raise ServiceError("not every service is up: " + ", ".join(
+            f"{n}={s.state}" for n, s in (("kafka", st.kafka), ("elasticsearch", st.elasticsearch))
+        ))
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML."),
+) -> None:
+    """Print the effective settings (environment > .env > YAML > defaults), secrets masked."""
+    settings = settings_from_context(ctx)
+    data = settings.model_dump(mode="json")
+    data["effective"] = {"kafka_bootstrap": settings.kafka_bootstrap, "es_url": settings.es_url}
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")

@@ -1,0 +1,5 @@
+"""`python -m feedback` runs the CLI."""
+
+from feedback.cli import main
+
+main()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command: install, start real Kafka and Elasticsearch, run pytest, stop them.
+# Exits with pytest's verdict. Extra arguments go to pytest (e.g. -m "not integration").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || exit 1
+bash scripts/test-deps.sh || exit 1
+export PATH="$PWD/.venv/bin:$PATH"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+feedback up || { echo "test: feedback up failed" >&2; exit 1; }
+mkdir -p test-artifacts
+python -m pytest "$@"
+verdict=$?
+feedback down || echo "test: feedback down failed" >&2
+exit $verdict

@@ -1,0 +1,71 @@
+"""Session fixtures: the real local Kafka and Elasticsearch, started once by `feedback up`.
+
+Unit tests need none of this. Integration tests (``@pytest.mark.integration``) take
+``settings`` (the session's settings, services up) or ``isolated_settings`` (a random topic
+and index prefix per test, topics created and deleted around it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feedback.services import create_topics, up
+from feedback.settings import Settings, get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests that stop and restart the shared services run last, so that no other test
+    # holds a client across the restart.
+    items.sort(key=lambda item: item.get_closest_marker("restarts_services") is not None)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """Settings for the real stack; starts it (idempotent) the first time it is asked for."""
+    s = get_settings()
+    up(s)
+    return s
+
+
+def _with_prefixes(settings: Settings, prefix: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "kafka": settings.kafka.model_copy(update={"topic_prefix": prefix}),
+            "es": settings.es.model_copy(update={"index_prefix": prefix}),
+        }
+    )
+
+
+@pytest.fixture
+def isolated_settings(settings: Settings) -> Iterator[Settings]:
+    """The real stack under a random topic/index prefix; deletes what it created."""
+    from elasticsearch import Elasticsearch
+    from kafka import KafkaAdminClient
+
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    s = _with_prefixes(settings, prefix)
+    created = create_topics(s)
+    yield s
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
+    try:
+        admin.delete_topics(created)
+    finally:
+        admin.close()
+    es = Elasticsearch(s.es_url)
+    try:
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+    finally:
+        es.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random suffix for names a test creates."""
+    return uuid.uuid4().hex[:10]
