@@ -59,8 +59,13 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
         admin.close()
     es = Elasticsearch(s.es_url)
     try:
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
-        es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+        # Resolve names first: a node may refuse wildcard deletes (destructive_requires_name).
+        indexes = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all", ignore_unavailable=True))
+        if indexes:
+            es.indices.delete(index=",".join(indexes))
+        templates = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+        for t in templates.get("index_templates", []) if templates.meta.status == 200 else []:
+            es.indices.delete_index_template(name=t["name"])
     finally:
         es.close()
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from feedback.cli import services as _services  # noqa: F401  (registers commands)
+from feedback.cli import ingest as _ingest  # noqa: F401  (registers commands)
 from feedback.cli.app import app
 from feedback.errors import FeedbackError
 
