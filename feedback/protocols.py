@@ -8,9 +8,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from feedback.schema import Classification
+from pydantic import BaseModel
 
-__all__ = ["Classifier"]
+from feedback.schema import Classification, ClassifiedFeedback
+
+__all__ = ["AsyncIndexSink", "Classifier", "IndexFailure"]
+
+
+class IndexFailure(BaseModel):
+    """A document the search index refused for itself (not a transient outage)."""
+
+    event_id: str
+    reason: str
+    status: int | None = None
+
+
+@runtime_checkable
+class AsyncIndexSink(Protocol):
+    """Writes classified records to the search index.
+
+    ``write`` retries transient failures (429, 5xx, connection errors) and waits while the
+    index is down, so it returns only when every document was accepted or refused for
+    itself; the refused ones come back as :class:`IndexFailure`.
+    """
+
+    async def write(self, items: Sequence[ClassifiedFeedback]) -> list[IndexFailure]: ...
+
+    async def close(self) -> None: ...
 
 
 @runtime_checkable

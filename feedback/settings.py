@@ -157,6 +157,8 @@ class StreamSettings(_Section):
     trend_windows: list[int] = Field(default_factory=lambda: [300, 3600], description="tumbling window sizes, s")
     alert_min_count: int = Field(default=10, ge=1)
     alert_p_value: float = Field(default=0.001, gt=0, lt=1)
+    alert_history: int = Field(default=12, ge=1, description="previous windows that form a topic's baseline")
+    alert_min_baseline: float = Field(default=0.5, gt=0, description="floor of the baseline mean (Poisson λ)")
     alert_webhook: str | None = None
 
 

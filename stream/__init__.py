@@ -1,3 +1,38 @@
-"""stream stage."""
+"""Stream stage: the Faust pipeline (classify, route, redact, index, trends) and its pure pieces."""
 
-__all__: list[str] = []
+from stream.pipeline import Parsed, classify_events, dead_letter, parse_classified, parse_event
+from stream.redact import RedactionResult, iban_valid, iran_national_id_valid, luhn_valid, redact
+from stream.routing import (
+    Department,
+    RoutingConfig,
+    RoutingDecision,
+    Rule,
+    RuleCondition,
+    load_routing,
+    route,
+)
+from stream.trends import SpikeTest, SpikeVerdict, poisson_sf, window_start
+
+__all__ = [
+    "Department",
+    "Parsed",
+    "RedactionResult",
+    "RoutingConfig",
+    "RoutingDecision",
+    "Rule",
+    "RuleCondition",
+    "SpikeTest",
+    "SpikeVerdict",
+    "classify_events",
+    "dead_letter",
+    "iban_valid",
+    "iran_national_id_valid",
+    "load_routing",
+    "luhn_valid",
+    "parse_classified",
+    "parse_event",
+    "poisson_sf",
+    "redact",
+    "route",
+    "window_start",
+]

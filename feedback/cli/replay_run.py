@@ -1,0 +1,264 @@
+"""The replay driver: raw topics over a time range → the worker's classify/route/redact → indexes.
+
+One implementation of the logic (``stream.pipeline.classify_events``), two drivers: the
+Faust worker and this synchronous loop. Progress is checkpointed after every batch to a
+state file, so a killed replay resumes where it stopped and, because document ids are
+event ids, re-processing a batch never doubles anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from pydantic import BaseModel, Field
+
+from feedback.errors import FeedbackError
+from feedback.protocols import IndexFailure
+from feedback.schema import ClassifiedFeedback, DeadLetter, FeedbackEvent, utcnow
+from feedback.settings import Settings
+
+__all__ = ["PartitionRange", "ReplayReport", "ReplayState", "plan_ranges", "state_path"]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["version", "live", "dry-run"]
+
+
+class PartitionRange(BaseModel):
+    topic: str
+    partition: int
+    start: int
+    end: int  # exclusive
+    next: int
+
+    @property
+    def done(self) -> bool:
+        return self.next >= self.end
+
+    @property
+    def total(self) -> int:
+        return max(0, self.end - self.start)
+
+
+class ReplayReport(BaseModel):
+    read: int = 0
+    indexed: dict[str, int] = Field(default_factory=dict, description="documents written per department")
+    dead_lettered: int = 0
+    changed_department: int = 0
+    changed_sentiment: int = 0
+    changed_topic: int = 0
+    new_items: int = Field(default=0, description="replayed events that had no previous document")
+    copied_unchanged: int = Field(default=0, description="documents outside the range carried into the new version")
+
+
+class ReplayState(BaseModel):
+    """Everything a resumed replay needs; saved after every batch."""
+
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    mode: Mode
+    started_at: datetime = Field(default_factory=utcnow)
+    from_ts: datetime
+    to_ts: datetime
+    channels: list[str]
+    ranges: list[PartitionRange]
+    # department -> index the replay writes to (new versions, or the live ones)
+    targets: dict[str, str] = Field(default_factory=dict)
+    # department -> index the aliases pointed at when the replay started
+    previous: dict[str, str] = Field(default_factory=dict)
+    report: ReplayReport = Field(default_factory=ReplayReport)
+    copied: bool = False
+    switched: bool = False
+    finished: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(r.total for r in self.ranges)
+
+    @property
+    def done_count(self) -> int:
+        return sum(min(r.next, r.end) - r.start for r in self.ranges)
+
+
+def state_path(settings: Settings) -> Path:
+    """Where the current replay keeps its checkpoint (one replay at a time per prefix)."""
+    return settings.services.home / "replay" / f"{settings.es.index_prefix}-state.json"
+
+
+def save_state(state: ReplayState, path: Path) -> None:
+    """Write atomically: a replay killed mid-write still finds the previous checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".replay-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(state.model_dump_json(indent=1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_state(path: Path) -> ReplayState | None:
+    if not path.is_file():
+        return None
+    return ReplayState.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def plan_ranges(settings: Settings, *, channels: list[str], from_ts: datetime, to_ts: datetime) -> list[PartitionRange]:
+    """Offsets of every raw partition whose records have timestamps in [from_ts, to_ts)."""
+    if to_ts <= from_ts:
+        raise FeedbackError(f"--to ({to_ts.isoformat()}) must be after --from ({from_ts.isoformat()})")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        tps = []
+        for channel in channels:
+            topic = settings.kafka.raw_topic(channel)
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                raise FeedbackError(f"raw topic {topic} does not exist; run `feedback up` first")
+            tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        ends = consumer.end_offsets(tps)
+        starts = consumer.offsets_for_times({tp: int(from_ts.timestamp() * 1000) for tp in tps})
+        stops = consumer.offsets_for_times({tp: int(to_ts.timestamp() * 1000) for tp in tps})
+    finally:
+        consumer.close()
+    ranges = []
+    for tp in tps:
+        start = starts[tp].offset if starts[tp] is not None else ends[tp]
+        end = stops[tp].offset if stops[tp] is not None else ends[tp]
+        ranges.append(PartitionRange(topic=tp.topic, partition=tp.partition, start=start, end=end, next=start))
+    return ranges
+
+
+def read_batches(settings: Settings, state: ReplayState, *, batch_size: int):  # type: ignore[no-untyped-def]
+    """Yield (range, messages) batches from each unfinished partition range, in offset order."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
+                             max_poll_records=batch_size, fetch_max_bytes=16 * 1024 * 1024)
+    try:
+        for r in state.ranges:
+            if r.done:
+                continue
+            tp = TopicPartition(r.topic, r.partition)
+            consumer.assign([tp])
+            consumer.seek(tp, r.next)
+            while r.next < r.end:
+                polled = consumer.poll(timeout_ms=2000, max_records=batch_size).get(tp, [])
+                batch = [m for m in polled if r.next <= m.offset < r.end]
+                if not polled:
+                    continue
+                if batch:
+                    yield r, batch
+                # Offsets can skip (compaction, transactions): move past what was polled.
+                r.next = max(r.next, min(polled[-1].offset + 1, r.end))
+    finally:
+        consumer.close()
+
+
+def compare(previous: dict[str, dict[str, str]], docs: list[ClassifiedFeedback], report: ReplayReport) -> None:
+    """Count how many documents changed department or label against the previous version."""
+    for d in docs:
+        old = previous.get(d.event.id)
+        if old is None:
+            report.new_items += 1
+            continue
+        report.changed_department += old.get("department") != d.department
+        report.changed_sentiment += old.get("sentiment") != d.sentiment.label
+        report.changed_topic += old.get("topic") != d.topic.label
+
+
+def count_by_department(docs: list[ClassifiedFeedback]) -> Counter[str]:
+    return Counter(d.department for d in docs)
+
+
+def send_dead_letters(producer: KafkaProducer, topic: str, letters: list[DeadLetter]) -> None:
+    """Send and wait for Kafka's acknowledgement of every dead letter."""
+    futures = [producer.send(topic, key=(d.event_id or f"{d.topic}:{d.partition}:{d.offset}").encode(),
+                             value=d.model_dump_json().encode()) for d in letters]
+    for f in futures:
+        f.get(timeout=60)
+
+
+ProgressFn = Callable[[int, int], None]
+EventBatch = list[FeedbackEvent]
+
+
+class IndexSide(Protocol):
+    """The Elasticsearch side of a replay (implemented over ``sinks`` by the wiring)."""
+
+    def aliases(self) -> dict[str, str]:
+        """department -> the index its alias points at now."""
+
+    def create_versions(self) -> dict[str, str]:
+        """department -> a new, empty ``-v<N+1>`` index from the template."""
+
+    def previous_labels(self, ids: list[str]) -> dict[str, dict[str, str]]:
+        """id -> {department, sentiment, topic} of the documents the aliases serve now."""
+
+    def write(self, docs: list[ClassifiedFeedback], targets: dict[str, str]) -> list[IndexFailure]:
+        """Index into ``targets[department]``; transient errors retried, refusals returned."""
+
+    def copy_missing(self, previous: dict[str, str], targets: dict[str, str]) -> int:
+        """Carry every document of the previous indexes whose id is in no target into its department's target."""
+
+    def count(self, indexes: list[str]) -> int:
+        """Documents in these indexes (after a refresh)."""
+
+    def switch(self, targets: dict[str, str]) -> None:
+        """Point every department alias at its target, in one atomic update."""
+
+
+def run_replay(
+    settings: Settings,
+    state: ReplayState,
+    *,
+    path: Path,
+    classifier: object,
+    routing: object,
+    index: IndexSide,
+    save: bool = True,
+    on_progress: ProgressFn | None = None,
+) -> ReplayState:
+    """Process every unfinished range, checkpointing after each batch; then finish the version."""
+    from stream.pipeline import classify_events, dead_letter, parse_event
+
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", retries=5)
+    try:
+        for rng, messages in read_batches(settings, state, batch_size=settings.stream.batch_size):
+            parsed = [parse_event(m.value, topic=m.topic, partition=m.partition, offset=m.offset,
+                                  max_chars=settings.ingest.max_text_chars) for m in messages]
+            events = [p.value for p in parsed if isinstance(p.value, FeedbackEvent)]
+            letters = [p.value.model_copy(update={"stage": "replay"}) for p in parsed if isinstance(p.value, DeadLetter)]
+            docs = classify_events(events, classifier=classifier, routing=routing,  # type: ignore[arg-type]
+                                   produced_at=[m.timestamp / 1000 for m, p in zip(messages, parsed)
+                                                if isinstance(p.value, FeedbackEvent)])
+            compare(index.previous_labels([d.event.id for d in docs]), docs, state.report)
+            if state.mode != "dry-run":
+                by_id = {m.offset: m for m in messages}
+                failures = index.write(docs, state.targets)
+                failed = {f.event_id for f in failures}
+                for f in failures:
+                    p = next(p for p in parsed if isinstance(p.value, FeedbackEvent) and p.value.id == f.event_id)
+                    letters.append(dead_letter(by_id[p.offset].value, stage="replay", reason=f"Elasticsearch rejected the document: {f.reason}",
+                                               topic=p.topic, partition=p.partition, offset=p.offset, event_id=f.event_id))
+                send_dead_letters(producer, settings.kafka.dlq_topic, letters)
+                for dept, n in count_by_department([d for d in docs if d.event.id not in failed]).items():
+                    state.report.indexed[dept] = state.report.indexed.get(dept, 0) + n
+            else:
+                for dept, n in count_by_department(docs).items():
+                    state.report.indexed[dept] = state.report.indexed.get(dept, 0) + n
+            state.report.read += len(messages)
+            state.report.dead_lettered += len(letters)
+            rng.next = max(rng.next, messages[-1].offset + 1)
+            if save:
+                save_state(state, path)
+            if on_progress is not None:
+                on_progress(state.done_count, state.total)
+    finally:
+        producer.close()
+    return state
