@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from feedback.api.errors import install_error_handler
 from feedback.api.routes import ingest
+from feedback.api.routes import alerts, feedback_item, page, search, trends
 from feedback.settings import Settings
 
 __all__ = ["create_app"]
@@ -22,4 +23,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handler(app)
     app.include_router(ingest.router)
+    app.include_router(search.router)
+    app.include_router(feedback_item.router)
+    app.include_router(trends.router)
+    app.include_router(alerts.router)
+    app.include_router(page.router)
     return app

@@ -8,10 +8,13 @@ import click
 
 from feedback.cli import services as _services  # noqa: F401  (registers commands)
 from feedback.cli import ingest as _ingest  # noqa: F401  (registers commands)
+from feedback.cli import classify as _classify  # noqa: F401  (registers commands)
 from feedback.cli import worker as _worker  # noqa: F401  (registers commands)
 from feedback.cli import demo as _demo  # noqa: F401  (registers commands)
 from feedback.cli import replay as _replay  # noqa: F401  (registers commands)
 from feedback.cli import bench as _bench  # noqa: F401  (registers commands)
+from feedback.cli import search as _search  # noqa: F401  (registers commands)
+from feedback.cli import serve as _serve  # noqa: F401  (registers commands)
 from feedback.cli.app import app
 from feedback.errors import FeedbackError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -114,16 +113,11 @@ def ensure_indexes(settings: Settings, routing: RoutingConfig) -> None:
         es.close()
 
 
-@functools.lru_cache(maxsize=2)
-def _classifier(settings: Settings) -> Classifier:
+def build_classifier(settings: Settings) -> Classifier:
+    """The classifier, loaded once per process and settings (``load_classifier`` caches it)."""
     from classifiers import load_classifier
 
     return load_classifier(settings.classifier, home=settings.services.home)
-
-
-def build_classifier(settings: Settings) -> Classifier:
-    """The classifier, loaded once per process and settings."""
-    return _classifier(settings)
 
 
 def build_pipeline(settings: Settings) -> tuple[faust.App, PipelineCounters]:

@@ -1,0 +1,192 @@
+"""The classifier the stream uses: encoder + heads + language + urgency, loaded once.
+
+>>> from feedback.settings import ClassifierSettings
+>>> clf = load_classifier(ClassifierSettings())
+>>> [c.sentiment.label for c in clf.classify_batch(["Terrible, the app keeps crashing", "عالی بود ممنون"])]
+['negative', 'positive']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.data import cached_embeddings
+from classifiers.encoder import Encoder, load_encoder
+from classifiers.heads import LinearHead, fit_centroids
+from classifiers.lexical import HybridHead
+from classifiers.language import detect_languages
+from classifiers.taxonomy import Taxonomy, load_taxonomy
+from classifiers.urgency import urgency
+from feedback.errors import ConfigError, InvalidInput
+from feedback.schema import Classification, Label
+from feedback.settings import ClassifierSettings
+from feedback.text import normalise
+
+__all__ = ["ARTIFACTS", "FeedbackClassifier", "few_shot_topic_head", "load_classifier"]
+
+log = logging.getLogger(__name__)
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+OTHER = "other"
+
+
+class FeedbackClassifier:
+    """Sentiment, topic, language and urgency for batches of texts (thread-safe).
+
+    Build it with :func:`load_classifier`; ``classify_batch`` normalises each text with
+    :func:`feedback.text.normalise`, embeds the batch once and applies both heads.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        sentiment: HybridHead | LinearHead,
+        topic: HybridHead | LinearHead,
+        topic_min_confidence: float = 0.35,
+        batch_size: int = 32,
+    ) -> None:
+        sentiment = sentiment if isinstance(sentiment, HybridHead) else HybridHead(sentiment)
+        topic = topic if isinstance(topic, HybridHead) else HybridHead(topic)
+        for head in (sentiment, topic):
+            if head.config.encoder != encoder.name:
+                raise ConfigError(
+                    f"expected the {head.config.task} head to be trained on encoder {encoder.name!r}; "
+                    f"found one trained on {head.config.encoder!r}; retrain it with `feedback train` "
+                    "or set settings.classifier.encoder to the encoder it was trained on"
+                )
+        self.encoder = encoder
+        self.sentiment: HybridHead = sentiment
+        self.topic: HybridHead = topic
+        self.topic_min_confidence = topic_min_confidence
+        self.batch_size = batch_size
+        digest = hashlib.sha1()
+        for head in (sentiment, topic):
+            digest.update(head.coef.tobytes())
+            if head.lexical is not None:
+                digest.update(head.lexical.coef.tobytes())
+            digest.update(",".join(head.labels).encode())
+        self._version = f"{encoder.name.split('/')[-1]}+heads-{digest.hexdigest()[:10]}"
+
+    @property
+    def model_version(self) -> str:
+        """Encoder name plus a hash of the head weights: changes whenever a head is retrained."""
+        return self._version
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of already-normalised texts, in chunks of ``batch_size``."""
+        parts = [self.encoder.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), dtype=np.float32)
+
+    def classify_batch(
+        self, texts: Sequence[str], *, ratings: Sequence[int | None] | None = None
+    ) -> list[Classification]:
+        """One :class:`Classification` per text, in order (always a list).
+
+        ``ratings`` (1–5 or None per text) feed the urgency rules.
+        """
+        if ratings is not None and len(ratings) != len(texts):
+            raise InvalidInput(f"expected one rating per text ({len(texts)}); found {len(ratings)} ratings")
+        if not texts:
+            return []
+        started = time.perf_counter()
+        clean = [normalise(t) for t in texts]
+        x = self.embed(clean)
+        sent_p = self.sentiment.predict_proba(x, clean)
+        topic_p = self.topic.predict_proba(x, clean)
+        langs = detect_languages(clean)
+        out: list[Classification] = []
+        for i, text in enumerate(clean):
+            s_idx = int(sent_p[i].argmax())
+            # float32 softmax can round a hair above 1; Label requires 0..1.
+            sentiment = Label(label=self.sentiment.labels[s_idx], score=min(1.0, float(sent_p[i, s_idx])))
+            t_idx = int(topic_p[i].argmax())
+            t_score = min(1.0, float(topic_p[i, t_idx]))
+            t_label = self.topic.labels[t_idx] if t_score >= self.topic_min_confidence else OTHER
+            level, reasons = urgency(text, sentiment=sentiment, rating=ratings[i] if ratings else None)
+            out.append(
+                Classification(
+                    language=langs[i],
+                    sentiment=sentiment,
+                    topic=Label(label=t_label, score=t_score),
+                    urgency=level,
+                    urgency_reasons=reasons,
+                    model_version=self._version,
+                )
+            )
+        log.debug("classified count=%d elapsed=%.3fs", len(texts), time.perf_counter() - started)
+        return out
+
+
+def few_shot_topic_head(taxonomy: Taxonomy, encoder: Encoder, *, cache_dir: Path | None = None) -> LinearHead:
+    """A nearest-centroid topic head from a taxonomy's descriptions and examples (no training).
+
+    >>> from classifiers.encoder import load_encoder
+    >>> head = few_shot_topic_head(load_taxonomy(ARTIFACTS / "taxonomy.yaml"), load_encoder(None))
+    >>> head.labels[:2]
+    ['account', 'app_bug']
+    """
+    texts: list[str] = []
+    labels: list[str] = []
+    for topic in taxonomy.topics:
+        for sentence in topic.sentences():
+            texts.append(normalise(sentence))
+            labels.append(topic.name)
+    x = cached_embeddings(encoder.encode, texts, name=encoder.name, cache_dir=cache_dir)
+    return fit_centroids(x, labels, task="topic", encoder=encoder.name, trained_on=["taxonomy yaml"])
+
+
+_CACHE: dict[str, FeedbackClassifier] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -> FeedbackClassifier:
+    """The classifier for these settings, built once per process and shared (thread-safe).
+
+    ``settings.model_dir`` holds the heads (default: the shipped ``classifiers/artifacts``);
+    ``settings.encoder`` names the encoder (default: bundled multilingual-e5-small);
+    ``settings.taxonomy`` switches topics to a custom YAML taxonomy: its trained head when
+    ``model_dir`` has one for exactly those topics, else a few-shot head built from the YAML.
+    ``home`` (``settings.services.home``) is where ONNX exports and embedding caches go.
+
+    >>> from feedback.settings import ClassifierSettings
+    >>> load_classifier(ClassifierSettings()) is load_classifier(ClassifierSettings())
+    True
+    """
+    key = f"{settings.model_dump_json()}|{home}"
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        started = time.perf_counter()
+        model_dir = Path(settings.model_dir) if settings.model_dir else ARTIFACTS
+        encoder = load_encoder(
+            settings.encoder, max_length=settings.max_length, batch_size=settings.batch_size,
+            onnx=settings.onnx, home=home, threads=settings.threads,
+        )
+        sentiment = HybridHead.load(model_dir, "sentiment")
+        if settings.taxonomy is not None:
+            taxonomy = load_taxonomy(Path(settings.taxonomy))
+            topic: HybridHead | None = None
+            if (model_dir / "topic.json").is_file():
+                trained = HybridHead.load(model_dir, "topic")
+                if sorted(trained.labels) == sorted(taxonomy.names):
+                    topic = trained
+            if topic is None:
+                cache = Path(home) / "models" / "fewshot" if home else None
+                topic = HybridHead(few_shot_topic_head(taxonomy, encoder, cache_dir=cache))
+        else:
+            topic = HybridHead.load(model_dir, "topic")
+        clf = FeedbackClassifier(
+            encoder, sentiment=sentiment, topic=topic,
+            topic_min_confidence=settings.topic_min_confidence, batch_size=settings.batch_size,
+        )
+        log.info("classifier loaded version=%s elapsed=%.2fs", clf.model_version, time.perf_counter() - started)
+        _CACHE[key] = clf
+        return clf

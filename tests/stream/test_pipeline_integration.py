@@ -1,0 +1,236 @@
+"""The whole pipeline with real Kafka, real Elasticsearch and the real default models.
+
+Each test runs `feedback worker` processes under its own topic/index prefix and checks
+the guarantees: every event indexed exactly once, in the department its rules give, or
+in the DLQ with a reason — across poison messages, worker crashes and ES outages.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+
+from feedback.cli.wiring import department_aliases, load_routing_config
+from feedback.schema import (
+    Channel,
+    Classification,
+    FeedbackEvent,
+    Label,
+    make_event_id,
+    utcnow,
+)
+from feedback.settings import Settings
+from producers import ingest_paths
+from stream.routing import route
+from tests.stream.helpers import (
+    REPO,
+    alerts,
+    dead_letters,
+    id_counts,
+    indexed_docs,
+    log_tail,
+    produce_raw,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SAMPLES = REPO / "samples"
+MIXED = {
+    "social": [SAMPLES / "social" / "posts.jsonl", SAMPLES / "social" / "mastodon_statuses.json"],
+    "chat": [SAMPLES / "chat" / "intercom_conversations.json"],
+    "app_review": [SAMPLES / "app_review" / "app_store_customer_reviews.json"],
+    "email": [SAMPLES / "email" / "Maildir", SAMPLES / "email" / "hostile"],
+}
+
+
+def _ingest(settings: Settings, files: dict[str, list[Path]]) -> list[str]:
+    ids: list[str] = []
+    for channel, paths in files.items():
+        report = ingest_paths(channel, paths, settings)
+        assert report.ok, report
+        ids += report.event_ids
+    return ids
+
+
+def _event(text: str, *, n: int, channel: str = "social") -> FeedbackEvent:
+    ext = f"synthetic-{uuid.uuid4().hex[:8]}-{n}"
+    return FeedbackEvent(id=make_event_id(channel, "tests", ext), channel=Channel(channel), source="tests",
+                         external_id=ext, received_at=utcnow(), text=text)
+
+
+def _dead_ids(settings: Settings) -> set[str]:
+    """Events the pipeline dead-lettered (ingest rejects never became events)."""
+    return {d.event_id for d in dead_letters(settings) if d.event_id and d.stage != "ingest"}
+
+
+def _finished(settings: Settings, ids: list[str]) -> bool:
+    docs = indexed_docs(settings, department_aliases(settings))
+    dead = _dead_ids(settings)
+    return set(ids) <= ({d["_id"] for d in docs} | dead)
+
+
+def test_every_event_is_indexed_once_in_the_department_its_rules_give(isolated_settings: Settings, tmp_path: Path) -> None:
+    ids = _ingest(isolated_settings, MIXED)
+    assert len(ids) >= 300
+    worker = start_worker(isolated_settings, tmp_path, "--idle", "20", "--timeout", "600")
+    try:
+        wait_for(lambda: _finished(isolated_settings, ids), timeout=600, what=f"{len(ids)} events\n{log_tail(tmp_path)}")
+    finally:
+        assert stop_worker(worker) == 0, log_tail(tmp_path)
+    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
+    counts = id_counts(docs)
+    dead = _dead_ids(isolated_settings)
+    assert all(n == 1 for n in counts.values()), [i for i, n in counts.items() if n > 1]
+    assert set(counts) | dead == set(ids) and not (set(counts) & dead)
+    routing = load_routing_config(isolated_settings)
+    prefix = isolated_settings.es.index_prefix
+    for d in docs:
+        decision = route(
+            channel=d["channel"],
+            classification=Classification(
+                language=d["language"], sentiment=Label(**d["sentiment"]), topic=Label(**d["topic"]),
+                urgency=d["urgency"], model_version=d["model_version"],
+            ),
+            rules=routing,
+        )
+        assert d["department"] == decision.department
+        suffix = routing.department(decision.department).index
+        assert d["_index"].startswith(f"{prefix}-{suffix}-v"), (d["_index"], decision)
+    # Counts per department equal the counts of the routed topic, as classified.
+    per_dept = id_counts([{"_id": d["department"]} for d in docs])
+    assert sum(per_dept.values()) == len(docs) and len(per_dept) >= 3
+
+
+def test_poison_messages_go_to_the_dlq_and_the_stream_goes_on(isolated_settings: Settings, tmp_path: Path) -> None:
+    good_before = [_event("The courier never came and my parcel is lost", n=i) for i in range(5)]
+    invalid = json.dumps({"id": "x", "channel": "pigeon", "text": "hi"}).encode()
+    huge = _event("a" * (5 * 1024 * 1024), n=99)
+    good_after = [_event("Great app, love the new dark mode", n=i) for i in range(5)]
+    produce_raw(isolated_settings, "social",
+                [(e.id.encode(), e.model_dump_json().encode()) for e in good_before]
+                + [(b"p1", b"this is not json {"), (b"p2", invalid), (huge.id.encode(), huge.model_dump_json().encode())]
+                + [(e.id.encode(), e.model_dump_json().encode()) for e in good_after])
+    ids = [e.id for e in good_before + good_after]
+    worker = start_worker(isolated_settings, tmp_path, "--idle", "15", "--timeout", "300")
+    try:
+        wait_for(lambda: _finished(isolated_settings, ids) and len(dead_letters(isolated_settings)) >= 3,
+                 timeout=300, what=f"poison handling\n{log_tail(tmp_path)}")
+    finally:
+        stop_worker(worker)
+    letters = dead_letters(isolated_settings)
+    reasons = " | ".join(d.reason for d in letters)
+    assert any(d.reason.startswith("not JSON") and d.payload == "this is not json {" for d in letters), reasons
+    assert any("schema violation" in d.reason and "channel" in d.reason for d in letters), reasons
+    assert any(d.event_id == huge.id and "over the limit" in d.reason for d in letters), reasons
+    assert all(d.stage == "classify" and d.offset is not None for d in letters)
+    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
+    assert sorted(d["_id"] for d in docs) == sorted(ids)
+
+
+def test_worker_killed_mid_batch_loses_and_doubles_nothing(isolated_settings: Settings, tmp_path: Path) -> None:
+    ids = _ingest(isolated_settings, {"chat": [SAMPLES / "chat" / "transcripts.jsonl"]})
+    first = start_worker(isolated_settings, tmp_path, name="first", FEEDBACK_STREAM_BATCH_SIZE="16")
+    aliases = department_aliases(isolated_settings)
+    try:
+        wait_for(lambda: len(indexed_docs(isolated_settings, aliases)) >= 20, timeout=300,
+                 what=f"the first documents\n{log_tail(tmp_path, 'first')}", interval=0.3)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    partial = len(indexed_docs(isolated_settings, aliases))
+    assert partial < len(ids), "the worker finished before it was killed; the test proves nothing"
+    # No idle stop here: the group waits for the killed member's session to expire first.
+    second = start_worker(isolated_settings, tmp_path, "--timeout", "400", name="second")
+    try:
+        wait_for(lambda: _finished(isolated_settings, ids), timeout=300, what=f"recovery\n{log_tail(tmp_path, 'second')}")
+    finally:
+        stop_worker(second)
+    counts = id_counts(indexed_docs(isolated_settings, aliases))
+    dead = _dead_ids(isolated_settings)
+    assert all(n == 1 for n in counts.values())
+    assert set(counts) | dead == set(ids)
+
+
+def test_two_workers_share_the_partitions(isolated_settings: Settings, tmp_path: Path) -> None:
+    group = f"{isolated_settings.kafka.topic_prefix}-pipeline"
+    workers = [start_worker(isolated_settings, tmp_path, "--timeout", "400", name=f"w{i}") for i in range(2)]
+    admin = KafkaAdminClient(bootstrap_servers=isolated_settings.kafka_bootstrap)
+    try:
+        def two_members_with_partitions() -> bool:
+            desc = admin.describe_groups([group]).get(group) or {}
+            members = desc.get("members") or []
+            return desc.get("group_state") == "Stable" and len(members) == 2 and all(
+                m.get("member_assignment") for m in members)
+        wait_for(two_members_with_partitions, timeout=300, what=f"two members\n{log_tail(tmp_path, 'w0')}")
+        # Events arrive only once both workers are in the group, so both take a share.
+        ids = _ingest(isolated_settings, {"app_review": [SAMPLES / "app_review" / "reviews_com.acme.shop_202611.csv"]})
+        wait_for(lambda: _finished(isolated_settings, ids), timeout=400, what=f"all events\n{log_tail(tmp_path, 'w1')}")
+        assert all(w.poll() is None for w in workers), "a worker died"
+    finally:
+        admin.close()
+        for w in workers:
+            stop_worker(w)
+    counts = id_counts(indexed_docs(isolated_settings, department_aliases(isolated_settings)))
+    assert all(n == 1 for n in counts.values())
+    assert set(counts) | _dead_ids(isolated_settings) == set(ids)
+
+
+def test_a_spike_in_one_topic_raises_one_alert(isolated_settings: Settings, tmp_path: Path) -> None:
+    texts = [f"My order #{1000 + i} still has not been delivered, the shipment is two weeks late" for i in range(30)]
+    events = [_event(t, n=i) for i, t in enumerate(texts)]
+    produce_raw(isolated_settings, "social", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
+    worker = start_worker(isolated_settings, tmp_path, "--idle", "15", "--timeout", "300",
+                          FEEDBACK_STREAM_ALERT_MIN_COUNT="10", FEEDBACK_STREAM_TREND_WINDOWS="[300]")
+    try:
+        wait_for(lambda: _finished(isolated_settings, [e.id for e in events]), timeout=300,
+                 what=f"the burst\n{log_tail(tmp_path)}")
+        wait_for(lambda: bool(alerts(isolated_settings)), timeout=60, what="an alert")
+        time.sleep(3)  # any duplicate alert would arrive in this time
+    finally:
+        stop_worker(worker)
+    raised = alerts(isolated_settings)
+    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
+    top_topic = id_counts([{"_id": d["topic"]["label"]} for d in docs]).most_common(1)[0][0]
+    assert [a.topic for a in raised] == [top_topic], raised
+    assert raised[0].count >= 10 and raised[0].window_seconds == 300
+
+
+@pytest.mark.restarts_services
+def test_elasticsearch_outage_while_events_flow_indexes_everything_once(isolated_settings: Settings, tmp_path: Path) -> None:
+    from feedback.services.elasticsearch import LocalElasticsearch
+    from feedback.services.process import stop_pid
+
+    if not isolated_settings.manages_es:
+        pytest.skip("Elasticsearch is external (FEEDBACK_ES_URL); the test only stops the local node")
+    node = LocalElasticsearch(isolated_settings)
+    aliases = department_aliases(isolated_settings)
+    first = _ingest(isolated_settings, {"social": [SAMPLES / "social" / "posts.jsonl"]})
+    worker = start_worker(isolated_settings, tmp_path, "--timeout", "600")
+    try:
+        wait_for(lambda: len(indexed_docs(isolated_settings, aliases)) >= 10, timeout=300,
+                 what=f"the first documents\n{log_tail(tmp_path)}")
+        assert stop_pid(node.pid_file, marker=str(isolated_settings.services.home), timeout=60, name="Elasticsearch")
+        second = _ingest(isolated_settings, {"social": [SAMPLES / "social" / "mastodon_statuses.json"]})
+        time.sleep(15)  # the worker meets the outage and must wait, not drop
+        assert worker.poll() is None, f"the worker died during the outage\n{log_tail(tmp_path)}"
+        node.start()
+        ids = first + second
+        wait_for(lambda: _finished(isolated_settings, ids), timeout=300, what=f"recovery\n{log_tail(tmp_path)}")
+    finally:
+        stop_worker(worker)
+        if not node.ready():
+            node.start()
+    counts = id_counts(indexed_docs(isolated_settings, aliases))
+    assert all(n == 1 for n in counts.values())
+    dead = _dead_ids(isolated_settings)
+    assert set(counts) | dead == set(ids)
+    assert not dead & set(second), "events met the outage and were dead-lettered instead of waiting"
