@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import faust
@@ -42,7 +42,6 @@ class PipelineCounters:
     alerts: int = 0
     batches: int = 0
     last_activity: float = 0.0
-    alert_log: list[Alert] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
@@ -214,7 +213,6 @@ def build_app(
                                   window_seconds=size, count=count, baseline=verdict.baseline, p_value=verdict.p_value)
                     await send_all([(alerts_topic, f"{key}|{start:.0f}".encode(), alert.model_dump_json().encode())])
                     counters.alerts += 1
-                    counters.alert_log.append(alert)
                     log.warning("spike topic=%s window=%ss count=%d baseline=%.2f p=%.2e",
                                 topic, size, count, verdict.baseline, verdict.p_value)
                     if on_alert is not None:

@@ -185,7 +185,6 @@ def send_dead_letters(producer: KafkaProducer, topic: str, letters: list[DeadLet
 
 
 ProgressFn = Callable[[int, int], None]
-EventBatch = list[FeedbackEvent]
 
 
 class IndexSide(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
@@ -81,7 +80,3 @@ def produce_raw(settings: Settings, channel: str, values: list[tuple[bytes, byte
 def log_tail(tmp: Path, name: str = "worker", lines: int = 40) -> str:
     path = tmp / f"{name}.log"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-
-def as_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
