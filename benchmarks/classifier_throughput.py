@@ -1,6 +1,6 @@
 """classify_batch throughput (texts/s) on real dev texts, batches of 64, English and Persian mixed.
 
-Run:  /tmp/venvtest/bin/python benchmarks/classifier_throughput.py [--n 1024] [--batch 64]
+Run:  python benchmarks/classifier_throughput.py [--n 1024] [--batch 64] [--onnx]
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--onnx", action="store_true", help="run the encoder with ONNX Runtime int8")
     args = ap.parse_args()
     started = time.perf_counter()
-    clf = load_classifier(ClassifierSettings())
+    clf = load_classifier(ClassifierSettings(batch_size=args.batch, onnx=args.onnx))
     clf.classify_batch(["warm up", "گرم کردن"])
     load_s = time.perf_counter() - started
     half = args.n // 2

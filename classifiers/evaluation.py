@@ -64,6 +64,8 @@ class EvalReport(BaseModel):
     labels: list[str]
     model_version: str
     train_n: int
+    onnx: Metrics | None = None
+    onnx_macro_f1_loss: float | None = None
 
 
 def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Metrics:
@@ -140,17 +142,20 @@ def evaluate(
     cache_dir: Path | None = None,
     model_version: str = "",
     lexical: bool | None = None,
+    onnx_encoder: Encoder | None = None,
 ) -> EvalReport:
     """Score the model (``head``, or one fitted on ``train_paths``) and the baseline on the test files.
 
     With ``train_paths`` both the model head and the baseline are fitted on them; without,
     ``head`` is scored and the baseline is fitted on the ``train.csv`` beside each test file.
+    With ``onnx_encoder`` (the same weights run by ONNX Runtime int8) the same head is also
+    scored on its embeddings, and the macro-F1 it loses against ``encoder`` is reported.
     """
     kw = {"text_column": text_column, "label_column": label_column, "task": task}
     test = read_labelled_csv(test_paths, **kw)  # type: ignore[arg-type]
     if train_paths:
         train = read_labelled_csv(train_paths, **kw)  # type: ignore[arg-type]
-        x_train = cached_embeddings(encoder.encode, train.texts, name=encoder.name, cache_dir=cache_dir)
+        x_train = cached_embeddings(encoder.encode, train.texts, name=encoder.cache_key, cache_dir=cache_dir)
         dense = fit_logistic(x_train, train.labels, task=task, encoder=encoder.name, seed=seed)
         use_lexical = task == "sentiment" if lexical is None else lexical  # as in train_head
         lex = fit_lexical(train.texts, train.labels, task=task, seed=seed) if use_lexical else None
@@ -169,8 +174,12 @@ def evaluate(
             test = _fold_topics(test, test_paths, head.labels)
             train = _fold_topics(train, siblings, head.labels)
     labels = sorted(set(test.labels))
-    x_test = cached_embeddings(encoder.encode, test.texts, name=encoder.name, cache_dir=cache_dir)
+    x_test = cached_embeddings(encoder.encode, test.texts, name=encoder.cache_key, cache_dir=cache_dir)
     model_pred = _restrict(head, x_test, test.texts, labels)
+    onnx_metrics: Metrics | None = None
+    if onnx_encoder is not None:
+        x_onnx = cached_embeddings(onnx_encoder.encode, test.texts, name=onnx_encoder.cache_key, cache_dir=cache_dir)
+        onnx_metrics = score(test.labels, _restrict(head, x_onnx, test.texts, labels), labels)
     baseline = tfidf_baseline(train, seed=seed)
     base_pred = [str(v) for v in baseline.predict(test.texts)]  # type: ignore[attr-defined]
     report = EvalReport(
@@ -181,6 +190,9 @@ def evaluate(
         labels=labels,
         model_version=model_version or f"{encoder.name}+{head.config.kind}",
         train_n=len(train),
+        onnx=onnx_metrics,
     )
+    if onnx_metrics is not None:
+        report = report.model_copy(update={"onnx_macro_f1_loss": report.model.macro_f1 - onnx_metrics.macro_f1})
     log.info("eval task=%s n=%d model_f1=%.4f baseline_f1=%.4f", task, report.n, report.model.macro_f1, report.baseline.macro_f1)
     return report

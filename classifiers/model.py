@@ -52,13 +52,17 @@ class FeedbackClassifier:
         topic: HybridHead | LinearHead,
         topic_min_confidence: float = 0.35,
         batch_size: int = 32,
+        topic_encoder: Encoder | None = None,
     ) -> None:
         sentiment = sentiment if isinstance(sentiment, HybridHead) else HybridHead(sentiment)
         topic = topic if isinstance(topic, HybridHead) else HybridHead(topic)
-        for head in (sentiment, topic):
-            if head.config.encoder != encoder.name:
+        # A few-shot topic head runs on the plain base encoder: the adapter sharpens the
+        # default topics and sentiment, which blurs a custom taxonomy's nearest centroids.
+        self.topic_encoder = topic_encoder or encoder
+        for head, enc in ((sentiment, encoder), (topic, self.topic_encoder)):
+            if head.config.encoder != enc.name:
                 raise ConfigError(
-                    f"expected the {head.config.task} head to be trained on encoder {encoder.name!r}; "
+                    f"expected the {head.config.task} head to be trained on encoder {enc.name!r}; "
                     f"found one trained on {head.config.encoder!r}; retrain it with `feedback train` "
                     "or set settings.classifier.encoder to the encoder it was trained on"
                 )
@@ -80,10 +84,11 @@ class FeedbackClassifier:
         """Encoder name plus a hash of the head weights: changes whenever a head is retrained."""
         return self._version
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], encoder: Encoder | None = None) -> np.ndarray:
         """Embeddings of already-normalised texts, in chunks of ``batch_size``."""
-        parts = [self.encoder.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), dtype=np.float32)
+        enc = encoder or self.encoder
+        parts = [enc.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, enc.dim), dtype=np.float32)
 
     def classify_batch(
         self, texts: Sequence[str], *, ratings: Sequence[int | None] | None = None
@@ -100,7 +105,8 @@ class FeedbackClassifier:
         clean = [normalise(t) for t in texts]
         x = self.embed(clean)
         sent_p = self.sentiment.predict_proba(x, clean)
-        topic_p = self.topic.predict_proba(x, clean)
+        x_topic = x if self.topic_encoder is self.encoder else self.embed(clean, self.topic_encoder)
+        topic_p = self.topic.predict_proba(x_topic, clean)
         langs = detect_languages(clean)
         out: list[Classification] = []
         for i, text in enumerate(clean):
@@ -139,8 +145,16 @@ def few_shot_topic_head(taxonomy: Taxonomy, encoder: Encoder, *, cache_dir: Path
         for sentence in topic.sentences():
             texts.append(normalise(sentence))
             labels.append(topic.name)
-    x = cached_embeddings(encoder.encode, texts, name=encoder.name, cache_dir=cache_dir)
+    x = cached_embeddings(encoder.encode, texts, name=encoder.cache_key, cache_dir=cache_dir)
     return fit_centroids(x, labels, task="topic", encoder=encoder.name, trained_on=["taxonomy yaml"])
+
+
+def _adapter_for(settings: ClassifierSettings, model_dir: Path) -> Path | None:
+    """settings.adapter, else the ``adapter/`` the heads were trained with, else the default."""
+    if settings.adapter:
+        return Path(settings.adapter)
+    bundled = model_dir / "adapter"
+    return bundled if (bundled / "adapter_model.safetensors").is_file() else None
 
 
 _CACHE: dict[str, FeedbackClassifier] = {}
@@ -169,8 +183,10 @@ def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -
         encoder = load_encoder(
             settings.encoder, max_length=settings.max_length, batch_size=settings.batch_size,
             onnx=settings.onnx, home=home, threads=settings.threads,
+            adapter=_adapter_for(settings, model_dir),
         )
         sentiment = HybridHead.load(model_dir, "sentiment")
+        topic_encoder: Encoder | None = None
         if settings.taxonomy is not None:
             taxonomy = load_taxonomy(Path(settings.taxonomy))
             topic: HybridHead | None = None
@@ -180,12 +196,18 @@ def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -
                     topic = trained
             if topic is None:
                 cache = Path(home) / "models" / "fewshot" if home else None
-                topic = HybridHead(few_shot_topic_head(taxonomy, encoder, cache_dir=cache))
+                if encoder.adapter is not None:
+                    topic_encoder = load_encoder(
+                        settings.encoder, max_length=settings.max_length, batch_size=settings.batch_size,
+                        onnx=settings.onnx, home=home, threads=settings.threads, use_adapter=False,
+                    )
+                topic = HybridHead(few_shot_topic_head(taxonomy, topic_encoder or encoder, cache_dir=cache))
         else:
             topic = HybridHead.load(model_dir, "topic")
         clf = FeedbackClassifier(
             encoder, sentiment=sentiment, topic=topic,
             topic_min_confidence=settings.topic_min_confidence, batch_size=settings.batch_size,
+            topic_encoder=topic_encoder,
         )
         log.info("classifier loaded version=%s elapsed=%.2fs", clf.model_version, time.perf_counter() - started)
         _CACHE[key] = clf

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from classifiers.adapter import AdapterConfig, TaskData, train_adapter
 from classifiers.data import (
     DEFAULT_TOPIC_MAP,
     DEFAULT_TOPICS,
+    SENTIMENTS,
     cached_embeddings,
     datasets_dir,
     read_labelled_csv,
@@ -28,6 +30,8 @@ from feedback.text import normalise
 __all__ = [
     "DEFAULT_SENTIMENT_DATA",
     "DEFAULT_TOPIC_DATA",
+    "default_adapter_tasks",
+    "train_default_adapter",
     "train_default_heads",
     "train_head",
 ]
@@ -47,6 +51,11 @@ DEFAULT_TOPIC_DATA: tuple[tuple[str, str], ...] = (
 )
 # Each taxonomy example counts as this many rows: they are the only Persian topic data.
 EXAMPLE_WEIGHT = 20.0
+# Adapter training: bitext rows used (a seeded sample: its 11 categories are easy and
+# 15k rows would only slow training), copies of each taxonomy example, topic loss weight.
+ADAPTER_BITEXT_ROWS = 5000
+ADAPTER_EXAMPLE_COPIES = 10
+ADAPTER_TOPIC_WEIGHT = 2.0
 
 
 def train_head(
@@ -76,7 +85,7 @@ def train_head(
     ['negative', 'positive']
     """
     data = read_labelled_csv(paths, text_column=text_column, label_column=label_column, task=task, limit=limit)
-    x = cached_embeddings(encoder.encode, data.texts, name=encoder.name, cache_dir=cache_dir)
+    x = cached_embeddings(encoder.encode, data.texts, name=encoder.cache_key, cache_dir=cache_dir)
     dense = fit_logistic(
         x, data.labels, task=task, encoder=encoder.name, seed=seed, c=c,
         trained_on=[str(Path(p).resolve()) for p in paths],
@@ -113,7 +122,7 @@ def train_default_heads(
     texts: list[str] = []
     for folder, column in DEFAULT_SENTIMENT_DATA:
         data = read_labelled_csv([base / folder / "train.csv"], label_column=column, task="sentiment")
-        xs.append(cached_embeddings(encoder.encode, data.texts, name=encoder.name, cache_dir=cache_dir))
+        xs.append(cached_embeddings(encoder.encode, data.texts, name=encoder.cache_key, cache_dir=cache_dir))
         ys.extend(data.labels)
         texts.extend(data.texts)
     dense = fit_mlp(
@@ -125,11 +134,11 @@ def train_default_heads(
     weights: list[np.ndarray] = []
     for folder, column in DEFAULT_TOPIC_DATA:
         data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
-        xs.append(cached_embeddings(encoder.encode, data.texts, name=encoder.name, cache_dir=cache_dir))
+        xs.append(cached_embeddings(encoder.encode, data.texts, name=encoder.cache_key, cache_dir=cache_dir))
         ys.extend(DEFAULT_TOPIC_MAP[f"{folder}:{label}"] for label in data.labels)
         weights.append(np.ones(len(data)))
     ex_texts, ex_labels = _taxonomy_rows(taxonomy)
-    xs.append(cached_embeddings(encoder.encode, ex_texts, name=encoder.name, cache_dir=cache_dir))
+    xs.append(cached_embeddings(encoder.encode, ex_texts, name=encoder.cache_key, cache_dir=cache_dir))
     ys.extend(ex_labels)
     weights.append(np.full(len(ex_texts), EXAMPLE_WEIGHT))
     missing = set(DEFAULT_TOPICS) - set(ys)
@@ -144,3 +153,40 @@ def train_default_heads(
     for head in heads.values():
         head.save(out_dir)
     return heads
+
+
+def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int = 0) -> dict[str, TaskData]:
+    """Sentiment and topic rows for the shipped adapter (train splits only).
+
+    Sentiment: the four sentiment datasets; rows of binary datasets may only be negative or
+    positive (the neutral logit is masked). Topic: a seeded sample of bitext, all of maalej
+    (mapped through :data:`DEFAULT_TOPIC_MAP`) and the taxonomy's examples.
+    """
+    base = root or datasets_dir()
+    sentiment = TaskData(labels=list(SENTIMENTS))
+    for folder, column in DEFAULT_SENTIMENT_DATA:
+        data = read_labelled_csv([base / folder / "train.csv"], label_column=column, task="sentiment")
+        allowed = None if "neutral" in set(data.labels) else ("negative", "positive")
+        sentiment.add(data.texts, data.labels, allowed)
+    topic = TaskData(labels=list(DEFAULT_TOPICS), weight=ADAPTER_TOPIC_WEIGHT)
+    for folder, column in DEFAULT_TOPIC_DATA:
+        data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
+        idx = np.random.RandomState(seed).permutation(len(data))
+        if folder == "bitext-support":
+            idx = idx[:ADAPTER_BITEXT_ROWS]
+        topic.add([data.texts[i] for i in idx], [DEFAULT_TOPIC_MAP[f"{folder}:{data.labels[i]}"] for i in idx])
+    ex_texts, ex_labels = _taxonomy_rows(taxonomy)
+    topic.add(ex_texts * ADAPTER_EXAMPLE_COPIES, ex_labels * ADAPTER_EXAMPLE_COPIES)
+    return {"sentiment": sentiment, "topic": topic}
+
+
+def train_default_adapter(
+    out_dir: Path, *, base_dir: Path | str, taxonomy: Path, seed: int = 0, root: Path | None = None,
+    config: AdapterConfig | None = None, threads: int = 0, progress: object = None,
+) -> dict[str, object]:
+    """Train the shipped LoRA adapter (multi-task sentiment + topic) into ``out_dir``."""
+    cfg = config or AdapterConfig(seed=seed)
+    return train_adapter(
+        base_dir, default_adapter_tasks(taxonomy, root=root, seed=seed), out_dir, cfg,
+        threads=threads, progress=progress,  # type: ignore[arg-type]
+    )

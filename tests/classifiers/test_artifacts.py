@@ -17,9 +17,10 @@ FLOOR = 0.80
 
 
 def test_artifacts_are_small_and_complete() -> None:
-    files = {p.name for p in ARTIFACTS.iterdir()}
-    assert {"sentiment.json", "sentiment.npz", "topic.json", "topic.npz", "taxonomy.yaml", "MODEL_CARD.md"} <= files
-    assert sum(p.stat().st_size for p in ARTIFACTS.iterdir()) < 5_000_000
+    files = {str(p.relative_to(ARTIFACTS)) for p in ARTIFACTS.rglob("*") if p.is_file()}
+    assert {"sentiment.json", "sentiment.npz", "topic.json", "topic.npz", "taxonomy.yaml", "MODEL_CARD.md",
+            "adapter/adapter_config.json", "adapter/adapter_model.safetensors"} <= files
+    assert sum(p.stat().st_size for p in ARTIFACTS.rglob("*") if p.is_file()) < 5_000_000
 
 
 def test_loads_offline_in_a_fresh_process(tmp_path: Path) -> None:

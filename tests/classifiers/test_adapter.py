@@ -1,0 +1,59 @@
+"""LoRA adapter training on the encoder's top layers: tiny real runs, seconds each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers.adapter import AdapterConfig, TaskData, adapter_digest, train_adapter
+from classifiers.data import read_labelled_csv
+from classifiers.e5_checkpoint import ensure_e5_checkpoint
+from classifiers.encoder import load_encoder
+from feedback.errors import ConfigError, ModelNotFound
+from feedback.settings import default_home
+
+
+def test_task_data_rejects_unknown_labels() -> None:
+    data = TaskData(labels=["negative", "neutral", "positive"])
+    with pytest.raises(ConfigError, match="angry"):
+        data.add(["x"], ["angry"])
+
+
+def test_missing_adapter_weights_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="adapter_model.safetensors"):
+        adapter_digest(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> tuple[Path, dict]:
+    rows = read_labelled_csv([datasets / "snappfood-fa" / "train.csv"], task="sentiment", limit=96)
+    task = TaskData(labels=["negative", "neutral", "positive"])
+    task.add(rows.texts, rows.labels, ("negative", "positive"))
+    out = tmp_path_factory.mktemp("adapter")
+    cfg = AdapterConfig(n_layers=1, rank=4, alpha=8, epochs=4, batch_size=16, max_length=48, lr=2e-3)
+    run = train_adapter(ensure_e5_checkpoint(default_home()), {"sentiment": task}, out, cfg, threads=2)
+    return out, run
+
+
+def test_adapter_trains_only_its_layers_and_is_small(tiny_run: tuple[Path, dict]) -> None:
+    out, run = tiny_run
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["layers_to_transform"] == [11]
+    assert (out / "adapter_model.safetensors").stat().st_size < 200_000
+    assert run["rows"] == {"sentiment": 96}
+    assert run["loss_last_tenth"] < run["loss_first_tenth"]  # it learned something
+    assert json.loads((out / "adapter_run.json").read_text())["steps"] == run["steps"] == 24
+
+
+def test_adapter_changes_the_encoder_and_its_name(tiny_run: tuple[Path, dict]) -> None:
+    out, _ = tiny_run
+    texts = ["غذا سرد بود", "خیلی خوشمزه بود ممنون"]
+    plain = load_encoder(None, use_adapter=False)
+    adapted = load_encoder(None, adapter=out)
+    assert adapted.name == f"multilingual-e5-small+lora-{adapter_digest(out)}"
+    assert plain.name == "multilingual-e5-small"
+    cos = (plain.encode(texts) * adapted.encode(texts)).sum(axis=1)
+    assert np.all(cos < 0.9999) and np.all(cos > 0.5)
