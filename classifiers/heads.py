@@ -115,6 +115,20 @@ class LinearHead:
             return cls(config, coef=arr["coef"], intercept=arr["intercept"])
 
 
+def _distinct_labels(labels: Sequence[str], task: str) -> list[str]:
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise InvalidInput(f"expected at least 2 distinct labels to train {task!r}; found {classes}")
+    return classes
+
+
+def _softmax_form(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sklearn keeps one output row for binary problems: sigmoid(z) == softmax([-z/2, z/2])."""
+    if coef.shape[0] != 1:
+        return coef, intercept
+    return np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+
+
 def fit_logistic(
     x: np.ndarray, labels: Sequence[str], *, task: str, encoder: str, seed: int = 0,
     c: float = 4.0, trained_on: Sequence[str] = (), sample_weight: np.ndarray | None = None,
@@ -127,15 +141,10 @@ def fit_logistic(
     """
     from sklearn.linear_model import LogisticRegression
 
-    classes = sorted(set(labels))
-    if len(classes) < 2:
-        raise InvalidInput(f"expected at least 2 distinct labels to train {task!r}; found {classes}")
+    classes = _distinct_labels(labels, task)
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed)
     clf.fit(x, list(labels), sample_weight=sample_weight)
-    coef, intercept = clf.coef_, clf.intercept_
-    if len(classes) == 2:  # sklearn keeps one row for binary problems: expand to softmax form
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    coef, intercept = _softmax_form(clf.coef_, clf.intercept_)
     config = HeadConfig(
         task=task, labels=[str(c_) for c_ in clf.classes_], encoder=encoder, kind="logistic",
         trained_on=list(trained_on), seed=seed, n_train=len(labels),
@@ -160,17 +169,12 @@ def fit_mlp(
     """
     from sklearn.neural_network import MLPClassifier
 
-    classes = sorted(set(labels))
-    if len(classes) < 2:
-        raise InvalidInput(f"expected at least 2 distinct labels to train {task!r}; found {classes}")
+    classes = _distinct_labels(labels, task)
     clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, early_stopping=True, random_state=seed, max_iter=100)
     clf.fit(x * scale, list(labels))
     w1, w2 = clf.coefs_
     b1, b2 = clf.intercepts_
-    coef, intercept = w2.T, b2
-    if len(classes) == 2:  # one logistic output unit: sigmoid(z) == softmax([-z/2, z/2])
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    coef, intercept = _softmax_form(w2.T, b2)
     config = HeadConfig(
         task=task, labels=[str(c_) for c_ in clf.classes_], encoder=encoder, kind="mlp",
         trained_on=list(trained_on), seed=seed, n_train=len(labels),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifiers.adapter import has_adapter
 from classifiers.data import cached_embeddings
 from classifiers.encoder import Encoder, load_encoder
 from classifiers.heads import LinearHead, fit_centroids
@@ -154,7 +155,7 @@ def _adapter_for(settings: ClassifierSettings, model_dir: Path) -> Path | None:
     if settings.adapter:
         return Path(settings.adapter)
     bundled = model_dir / "adapter"
-    return bundled if (bundled / "adapter_model.safetensors").is_file() else None
+    return bundled if has_adapter(bundled) else None
 
 
 _CACHE: dict[str, FeedbackClassifier] = {}

