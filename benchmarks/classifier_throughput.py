@@ -1,6 +1,6 @@
 """classify_batch throughput (texts/s) on real dev texts, batches of 64, English and Persian mixed.
 
-Run:  python benchmarks/classifier_throughput.py [--n 1024] [--batch 64] [--onnx]
+Run:  python benchmarks/classifier_throughput.py [--n 1024] [--batch 64] [--runtime auto|bf16|onnx-int8|fp32]
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--onnx", action="store_true", help="run the encoder with ONNX Runtime int8")
+    ap.add_argument("--runtime", default="auto", choices=["auto", "bf16", "onnx-int8", "fp32"],
+                    help="encoder runtime (auto: chosen from the CPU's features)")
     args = ap.parse_args()
     started = time.perf_counter()
-    clf = load_classifier(ClassifierSettings(batch_size=args.batch, onnx=args.onnx))
+    clf = load_classifier(ClassifierSettings(batch_size=args.batch, runtime=args.runtime))
     clf.classify_batch(["warm up", "گرم کردن"])
     load_s = time.perf_counter() - started
     half = args.n // 2
@@ -31,7 +32,7 @@ def main() -> None:
         clf.classify_batch(texts[i : i + args.batch])
     elapsed = time.perf_counter() - started
     print(f"load+warm-up {load_s:.2f}s; classify_batch: {len(texts)} texts in {elapsed:.2f}s = "
-          f"{len(texts) / elapsed:.0f} texts/s (batch {args.batch}, model {clf.model_version})")
+          f"{len(texts) / elapsed:.0f} texts/s (batch {args.batch}, runtime {clf.runtime}, model {clf.model_version})")
 
 
 if __name__ == "__main__":

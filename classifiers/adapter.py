@@ -77,6 +77,14 @@ class AdapterConfig:
     max_length: int = 128
     seed: int = 0
     prefix: str | None = None  # None: what the encoder puts before texts at inference (input_prefix)
+    bf16: bool = False  # bfloat16 autocast for the frozen pass and the training steps
+
+
+def _autocast(cfg: AdapterConfig) -> Any:
+    """bfloat16 matmuls where the CPU computes them natively (the serving runtime's choice)."""
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
 
 
 def _pool(hidden: Any, mask: Any) -> Any:
@@ -107,7 +115,7 @@ def bottom_states(
 
     out: list[Any] = [None] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(cfg):
         for start in range(0, len(order), 64):
             idx = order[start : start + 64]
             enc = tok([(cfg.prefix or "") + (texts[i] or " ") for i in idx], padding=True, truncation=True,
@@ -226,7 +234,9 @@ def train_adapter(
             batches = _batches([s.shape[0] for s in states], cfg.batch_size, rng)
         batch = batches[step % len(batches)]
         hidden, mask = _pad([states[i] for i in batch])
-        pooled = torch.nn.functional.normalize(_pool(_run_layers(top, hidden, mask), mask), dim=-1) * HEAD_SCALE
+        with _autocast(cfg):
+            top_out = _run_layers(top, hidden, mask)
+        pooled = torch.nn.functional.normalize(_pool(top_out.float(), mask), dim=-1) * HEAD_SCALE
         loss = torch.zeros(())
         for name, data in tasks.items():
             sel = [j for j, i in enumerate(batch) if rows[i][0] == name]

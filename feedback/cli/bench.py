@@ -57,7 +57,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _bench_classifier(settings: Settings, events: list[FeedbackEvent]) -> dict[str, float]:
+def _bench_classifier(settings: Settings, events: list[FeedbackEvent]) -> dict[str, float | str]:
     classifier = build_classifier(settings)
     classifier.classify_batch([events[0].text])  # warm-up: load and first call
     size = settings.stream.batch_size
@@ -66,7 +66,8 @@ def _bench_classifier(settings: Settings, events: list[FeedbackEvent]) -> dict[s
         chunk = events[start:start + size]
         classifier.classify_batch([e.text for e in chunk], ratings=[e.rating for e in chunk])
     elapsed = time.perf_counter() - t0
-    return {"events": len(events), "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed, 1)}
+    return {"events": len(events), "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed, 1),
+            "runtime": classifier.runtime}
 
 
 def _first_seen(settings: Settings, ids: set[str], seen: dict[str, float]) -> None:
@@ -169,9 +170,10 @@ def bench_command(
     result = {
         "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "batch_size": settings.stream.batch_size,
+        "runtime": classifier["runtime"],
         "classifier_alone": classifier,
         "pipeline": pipeline["throughput"],
-        "pipeline_vs_classifier": round(pipeline["throughput"]["events_per_s"] / classifier["events_per_s"], 3),
+        "pipeline_vs_classifier": round(pipeline["throughput"]["events_per_s"] / float(classifier["events_per_s"]), 3),
         "latency_produce_to_searchable_s": pipeline["latency_s"],
         "prefix": prefix,
     }
@@ -181,6 +183,7 @@ def bench_command(
     table = Table(title="feedback bench (same run, same machine)")
     table.add_column("measure")
     table.add_column("value", justify="right")
+    table.add_row("encoder runtime", str(classifier["runtime"]))
     table.add_row("classifier alone, events/s", str(classifier["events_per_s"]))
     table.add_row("pipeline producer→searchable, events/s", str(pipeline["throughput"]["events_per_s"]))
     table.add_row("pipeline / classifier", f"{result['pipeline_vs_classifier']:.2f}")

@@ -9,6 +9,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from classifiers.runtime import choose_runtime
 from feedback.cli.app import app, config_app, settings_from_context
 from feedback.errors import ServiceError
 from feedback.services import StackStatus, down, status, up
@@ -83,10 +84,14 @@ def status_command(
     """Show whether Kafka and Elasticsearch answer, where, and which versions run."""
     settings = settings_from_context(ctx)
     st = status(settings)
+    cs = settings.classifier
+    requested = cs.requested_runtime
+    runtime = {"requested": requested, "runtime": choose_runtime(requested)}
     if as_json:
-        print(st.model_dump_json())
+        print(json.dumps(st.model_dump(mode="json") | {"classifier": runtime}))
     else:
         out.print(_status_table(st))
+        out.print(f"classifier runtime: {runtime['runtime']} (setting: {requested})")
     if check and (st.kafka.state != "up" or st.elasticsearch.state != "up"):
         raise ServiceError("not every service is up: " + ", ".join(
             f"{n}={s.state}" for n, s in (("kafka", st.kafka), ("elasticsearch", st.elasticsearch))

@@ -40,10 +40,31 @@ def _minilm() -> str:
 def test_onnx_int8_matches_torch_and_is_reused(tmp_path: Path) -> None:
     texts = ["the app crashes when I pay", "great service, thanks", "where is my parcel?"]
     torch_enc = TransformersEncoder(_minilm(), max_length=64)
-    onnx_enc = TransformersEncoder(_minilm(), max_length=64, onnx=True, home=tmp_path)
+    onnx_enc = TransformersEncoder(_minilm(), max_length=64, runtime="onnx-int8", home=tmp_path)
     cos = (torch_enc.encode(texts) * onnx_enc.encode(texts)).sum(axis=1)
     assert cos.min() > 0.95
-    [quant] = list((tmp_path / "models").glob("*/model.int8.onnx"))
+    [quant] = list((tmp_path / "models").glob("*/model.fused.int8.onnx"))
     stamp = quant.stat().st_mtime_ns
-    TransformersEncoder(_minilm(), max_length=64, onnx=True, home=tmp_path)
+    TransformersEncoder(_minilm(), max_length=64, runtime="onnx-int8", home=tmp_path)
     assert quant.stat().st_mtime_ns == stamp
+
+
+def test_bf16_matches_fp32_and_keys_its_own_cache() -> None:
+    texts = ["the app crashes when I pay", "great service, thanks", "سفارشم خیلی دیر رسید"]
+    fp32 = TransformersEncoder(_minilm(), max_length=64)
+    bf16 = TransformersEncoder(_minilm(), max_length=64, runtime="bf16")
+    cos = (fp32.encode(texts) * bf16.encode(texts)).sum(axis=1)
+    assert cos.min() > 0.99
+    assert (fp32.runtime, bf16.runtime) == ("fp32", "bf16")
+    assert fp32.cache_key != bf16.cache_key  # embedding caches never mix runtimes
+
+
+def test_long_texts_keep_head_and_tail_and_batch_order_does_not_matter() -> None:
+    enc = TransformersEncoder(_minilm(), max_length=32, token_budget=64)
+    long = "my parcel never arrived " * 40 + "please refund me now"
+    [ids] = enc.token_ids([long])
+    assert len(ids) == 32
+    assert enc._tok.decode(ids[-6:-1]).strip().endswith("refund me now")
+    texts = ["short", long, "a medium length complaint about the courier", "ok"]
+    one_by_one = np.stack([enc.encode([t])[0] for t in texts])
+    assert np.allclose(enc.encode(texts), one_by_one, atol=1e-5)
