@@ -1,0 +1,168 @@
+"""Draw the messages to annotate with the default topics (issue #11).
+
+Only train splits of ../shared/datasets are read; any text that also occurs (after
+normalisation) in a dev split is skipped. The draw is seeded and stratified by each
+source's own labels where it has them, plus a keyword-targeted share for Persian topics
+that plain random draws almost never hit (app, payment, support, account). Keywords only
+choose *which* messages are read; every label comes from reading (see SOURCE.md).
+
+    python scripts/topic_data/sample.py OUT_DIR            # round 1
+    python scripts/topic_data/sample.py OUT_DIR rare       # round 2: Persian rare topics
+writes OUT_DIR/pool.csv (id, source, lang, text) and OUT_DIR/batches/<lang>-<n>.tsv.
+
+Round 1 left Persian app, account, support and request messages nearly absent (0-12 each
+of 2,150), so round 2 draws Persian messages that mention them (by keyword, then read and
+labelled like every other message: many turn out to be about something else).
+"""
+from __future__ import annotations
+
+import csv
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from feedback.text import normalise as normalize_text  # noqa: E402
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+SEED = 11
+BATCHES_PER_LANG = 8
+SHOWN_CHARS = 1500
+
+# (dataset, stratify column or None, how many)
+PLAN = {
+    "en": [
+        ("airline-tweets", "negativereason", 650),
+        ("maalej-app-reviews", "topic", 550),
+        ("cfpb-complaints", "product_group", 400),
+        ("bitext-support", "category", 600),
+    ],
+    "fa": [
+        ("snappfood-fa", None, 650),
+        ("digikala-recommend-fa", None, 500),
+        ("deepsentipers-fa", None, 400),
+        ("parsinlu-food-fa", "topics", 350),
+    ],
+}
+# Persian messages about rarer topics, drawn on top of the random share.
+FA_TARGETED = {
+    "snappfood-fa": (r"اپلیکیشن|برنامه|نرم ?افزار|سایت|پرداخت|کیف ?پول|تخفیف|پشتیبانی|تماس|کد|لغو|اشتباه|کم ارسال|نرسید|پیک", 150),
+    "digikala-recommend-fa": (r"ارسال|پیک|مرجوع|پشتیبانی|قیمت|گران|تخفیف|سایت|اپ|بسته ?بندی", 100),
+}
+
+
+def read(ds: str) -> list[dict]:
+    with open(DATASETS / ds / "train.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def dev_texts() -> set[str]:
+    seen = set()
+    for d in DATASETS.iterdir():
+        if (d / "dev.csv").exists():
+            with open(d / "dev.csv", newline="", encoding="utf-8") as f:
+                seen.update(normalize_text(r["text"]) for r in csv.DictReader(f))
+    return seen
+
+
+def stratified(rows, col, n, rng):
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(r[col] if col else "", []).append(r)
+    for g in groups.values():
+        rng.shuffle(g)
+    out: list = []
+    # round robin over groups so small classes are represented
+    while len(out) < n and any(groups.values()):
+        for k in sorted(groups):
+            if groups[k] and len(out) < n:
+                out.append(groups[k].pop())
+    return out
+
+
+def main(out: Path) -> None:
+    rng = random.Random(SEED)
+    forbidden = dev_texts()
+    seen: set[str] = set()
+    pool = []
+    for lang, plan in PLAN.items():
+        for ds, col, n in plan:
+            rows = [r for r in read(ds) if r["text"].strip() and normalize_text(r["text"]) not in forbidden]
+            picked = stratified(rows, col, n, rng)
+            if ds in FA_TARGETED:
+                pattern, extra = FA_TARGETED[ds]
+                ids = {r["id"] for r in picked}
+                cand = [r for r in rows if r["id"] not in ids and re.search(pattern, normalize_text(r["text"]))]
+                rng.shuffle(cand)
+                picked += cand[:extra]
+            for r in picked:
+                key = normalize_text(r["text"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                pool.append({"id": r["id"], "source": ds, "lang": lang, "text": r["text"]})
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "pool.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"])
+        w.writeheader()
+        w.writerows(pool)
+    (out / "batches").mkdir(exist_ok=True)
+    for lang in PLAN:
+        items = [p for p in pool if p["lang"] == lang]
+        rng.shuffle(items)
+        for b in range(BATCHES_PER_LANG):
+            write_batch(out / "batches" / f"{lang}-{b + 1}.tsv", items[b::BATCHES_PER_LANG])
+    print({lang: sum(p["lang"] == lang for p in pool) for lang in PLAN})
+
+
+FA_RARE = {
+    "app": r"اپلیکیشن|اپلیکشن|برنامه|نرم ?افزار|سایت|باگ|خطا|ارور|آپدیت|اپ ",
+    "account": r"حساب کاربری|رمز|ثبت ?نام|پروفایل|اکانت|لاگین",
+    "support": r"پشتیبانی|تماس گرفتم|پاسخگو|جواب ندادن|اپراتور|کارمند|برخورد",
+    "request": r"پیشنهاد میکنم|اضافه کنید|اضافه کنن|کاش|لطفا امکان",
+    "payment": r"پرداخت|کیف ?پول|کد تخفیف|برگشت پول|بازگشت وجه",
+}
+RARE_PER_GROUP = 100
+RARE_BATCHES = 2
+
+
+def rare(out: Path) -> None:
+    rng = random.Random(SEED + 1)
+    forbidden = dev_texts()
+    with open(out / "pool.csv", newline="", encoding="utf-8") as f:
+        pool = list(csv.DictReader(f))
+    seen = {normalize_text(p["text"]) for p in pool}
+    rows = [(ds, r) for ds, _, _ in PLAN["fa"] for r in read(ds)]
+    rng.shuffle(rows)
+    added = []
+    for pattern in FA_RARE.values():
+        n = 0
+        for ds, r in rows:
+            key = normalize_text(r["text"])
+            if n >= RARE_PER_GROUP:
+                break
+            if key in seen or key in forbidden or not re.search(pattern, key):
+                continue
+            seen.add(key)
+            added.append({"id": r["id"], "source": ds, "lang": "fa", "text": r["text"]})
+            n += 1
+    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
+        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added)
+    rng.shuffle(added)
+    for b in range(RARE_BATCHES):
+        write_batch(out / "batches" / f"fa-{BATCHES_PER_LANG + b + 1}.tsv", added[b::RARE_BATCHES])
+    print({"fa rare": len(added)})
+
+
+def write_batch(path: Path, part: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for p in part:
+            text = " ".join(p["text"].split())
+            if len(text) > SHOWN_CHARS:
+                text = text[:SHOWN_CHARS] + " […]"
+            f.write(f"{p['id']}\t{text}\n")
+
+
+if __name__ == "__main__":
+    (rare if sys.argv[2:] == ["rare"] else main)(Path(sys.argv[1]))
