@@ -118,6 +118,7 @@ class LabelledData:
 
     texts: list[str]
     labels: list[str]
+    languages: list[str] | None = None  # the file's `lang` column, when it has one
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -144,6 +145,7 @@ def read_labelled_csv(
     csv.field_size_limit(sys.maxsize)
     texts: list[str] = []
     labels: list[str] = []
+    languages: list[str] = []
     skipped = 0
     for path in paths:
         if not Path(path).is_file():
@@ -165,13 +167,14 @@ def read_labelled_csv(
                     continue
                 texts.append(text)
                 labels.append(map_sentiment_label(label) if task == "sentiment" else label)
+                languages.append((row.get("lang") or "").strip())
                 if limit is not None and len(texts) >= limit:
                     break
     if skipped:
         log.info("skipped rows without text or label count=%d", skipped)
     if not texts:
         raise InvalidInput(f"expected labelled rows in {[str(p) for p in paths]}; found none")
-    return LabelledData(texts=texts, labels=labels)
+    return LabelledData(texts=texts, labels=labels, languages=languages if all(languages) else None)
 
 
 def cached_embeddings(encode: object, texts: Sequence[str], *, name: str, cache_dir: Path | None) -> np.ndarray:

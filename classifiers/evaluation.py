@@ -27,7 +27,10 @@ from classifiers.heads import fit_logistic
 from classifiers.lexical import HybridHead, fit_lexical
 from feedback.errors import InvalidInput
 
-__all__ = ["ClassMetrics", "EvalReport", "Metrics", "evaluate", "score", "tfidf_baseline"]
+__all__ = [
+    "ClassMetrics", "EvalReport", "LanguageTopicReport", "Metrics", "RoutingMetrics", "RuntimeScore",
+    "evaluate", "routing_metrics", "score", "tfidf_baseline", "topic_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,16 @@ class Metrics(BaseModel):
     confusion: list[list[int]]
 
 
+class RuntimeScore(BaseModel):
+    """The same head scored on another runtime's embeddings, against the reference (fp32)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metrics: Metrics
+    macro_f1_loss: float  # reference macro-F1 minus this runtime's
+    label_agreement: float  # share of rows where both runtimes predict the same label
+
+
 class EvalReport(BaseModel):
     """What ``feedback eval --json`` prints."""
 
@@ -64,8 +77,9 @@ class EvalReport(BaseModel):
     labels: list[str]
     model_version: str
     train_n: int
-    onnx: Metrics | None = None
-    onnx_macro_f1_loss: float | None = None
+    runtime: str = "fp32"
+    runtimes: dict[str, RuntimeScore] = {}
+    languages: list["LanguageTopicReport"] = []
 
 
 def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Metrics:
@@ -142,14 +156,17 @@ def evaluate(
     cache_dir: Path | None = None,
     model_version: str = "",
     lexical: bool | None = None,
-    onnx_encoder: Encoder | None = None,
+    other_runtimes: dict[str, Encoder] | None = None,
+    routing: tuple[dict[str, str], str, float] | None = None,
 ) -> EvalReport:
     """Score the model (``head``, or one fitted on ``train_paths``) and the baseline on the test files.
 
     With ``train_paths`` both the model head and the baseline are fitted on them; without,
     ``head`` is scored and the baseline is fitted on the ``train.csv`` beside each test file.
-    With ``onnx_encoder`` (the same weights run by ONNX Runtime int8) the same head is also
-    scored on its embeddings, and the macro-F1 it loses against ``encoder`` is reported.
+    ``other_runtimes`` (name → the same weights in another runtime) score the same head on
+    their embeddings: the macro-F1 each loses against ``encoder`` and how often its labels agree.
+    ``routing`` (topic → department, the triage department, the confidence threshold) adds,
+    for topic files with a ``lang`` column, per-language metrics and routing precision/coverage.
     """
     kw = {"text_column": text_column, "label_column": label_column, "task": task}
     test = read_labelled_csv(test_paths, **kw)  # type: ignore[arg-type]
@@ -176,23 +193,106 @@ def evaluate(
     labels = sorted(set(test.labels))
     x_test = cached_embeddings(encoder.encode, test.texts, name=encoder.cache_key, cache_dir=cache_dir)
     model_pred = _restrict(head, x_test, test.texts, labels)
-    onnx_metrics: Metrics | None = None
-    if onnx_encoder is not None:
-        x_onnx = cached_embeddings(onnx_encoder.encode, test.texts, name=onnx_encoder.cache_key, cache_dir=cache_dir)
-        onnx_metrics = score(test.labels, _restrict(head, x_onnx, test.texts, labels), labels)
+    model_metrics = score(test.labels, model_pred, labels)
+    runtimes: dict[str, RuntimeScore] = {}
+    for name, other in (other_runtimes or {}).items():
+        x_other = cached_embeddings(other.encode, test.texts, name=other.cache_key, cache_dir=cache_dir)
+        pred = _restrict(head, x_other, test.texts, labels)
+        m = score(test.labels, pred, labels)
+        runtimes[name] = RuntimeScore(metrics=m, macro_f1_loss=model_metrics.macro_f1 - m.macro_f1,
+                                      label_agreement=float(np.mean([a == b for a, b in zip(pred, model_pred)])))
+    languages: list[LanguageTopicReport] = []
+    if routing is not None and task == "topic" and test.languages is not None and set(labels) <= set(head.labels):
+        departments, triage, threshold = routing
+        languages = topic_report(head, x_test, test.texts, test.labels, test.languages,
+                                 departments=departments, triage=triage, threshold=threshold)
     baseline = tfidf_baseline(train, seed=seed)
     base_pred = [str(v) for v in baseline.predict(test.texts)]  # type: ignore[attr-defined]
     report = EvalReport(
         task=task,
-        model=score(test.labels, model_pred, labels),
+        model=model_metrics,
         baseline=score(test.labels, base_pred, labels),
         n=len(test),
         labels=labels,
         model_version=model_version or f"{encoder.name}+{head.config.kind}",
         train_n=len(train),
-        onnx=onnx_metrics,
+        runtime=str(getattr(encoder, "runtime", "fp32")),
+        runtimes=runtimes,
+        languages=languages,
     )
-    if onnx_metrics is not None:
-        report = report.model_copy(update={"onnx_macro_f1_loss": report.model.macro_f1 - onnx_metrics.macro_f1})
     log.info("eval task=%s n=%d model_f1=%.4f baseline_f1=%.4f", task, report.n, report.model.macro_f1, report.baseline.macro_f1)
     return report
+
+
+class RoutingMetrics(BaseModel):
+    """Routing by topic at a confidence threshold: how many go to a department, how many rightly."""
+
+    model_config = ConfigDict(frozen=True)
+
+    threshold: float
+    coverage: float  # share routed to a department (not to triage)
+    precision: float  # share of those routes whose department is the gold topic's department
+    routed: int
+    n: int
+
+
+class LanguageTopicReport(BaseModel):
+    """Topic metrics of one language: accuracy, macro-F1, confusion, routing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    language: str
+    n: int
+    metrics: Metrics
+    routing: RoutingMetrics
+    routing_curve: list[RoutingMetrics]
+
+
+def routing_metrics(
+    gold: Sequence[str], pred: Sequence[str], scores: np.ndarray, *, departments: dict[str, str],
+    triage: str, threshold: float,
+) -> RoutingMetrics:
+    """Coverage and precision of topic routing: a prediction below ``threshold`` (or ``other``)
+    goes to ``triage``; a route is right when it names the gold topic's department.
+
+    >>> m = routing_metrics(["a", "b", "other"], ["a", "a", "a"], np.array([0.9, 0.4, 0.8]),
+    ...                     departments={"a": "A", "b": "B", "other": "T"}, triage="T", threshold=0.5)
+    >>> m.coverage, m.precision
+    (0.6666666666666666, 0.5)
+    """
+    routed = right = 0
+    for g, p, s in zip(gold, pred, scores):
+        dept = departments.get(p, triage) if s >= threshold else triage
+        if dept == triage:
+            continue
+        routed += 1
+        right += dept == departments.get(g, triage)
+    n = len(gold)
+    return RoutingMetrics(threshold=threshold, coverage=routed / n if n else 0.0,
+                          precision=right / routed if routed else 1.0, routed=routed, n=n)
+
+
+def topic_report(
+    head: HybridHead, x: np.ndarray, texts: Sequence[str], gold: Sequence[str], languages: Sequence[str], *,
+    departments: dict[str, str], triage: str, threshold: float,
+) -> list[LanguageTopicReport]:
+    """Per-language topic accuracy, macro-F1, confusion matrix and routing precision/coverage
+    (at ``threshold`` and along a curve of thresholds), for embeddings ``x`` of ``texts``."""
+    proba = head.predict_proba(x, texts)
+    pred = [head.labels[i] for i in proba.argmax(axis=1)]
+    scores = proba.max(axis=1)
+    out = []
+    for lang in sorted(set(languages)):
+        idx = [i for i, v in enumerate(languages) if v == lang]
+        g, p, s = [gold[i] for i in idx], [pred[i] for i in idx], scores[idx]
+        kw = {"departments": departments, "triage": triage}
+        out.append(LanguageTopicReport(
+            # macro-F1 over the topics that occur in this language's gold labels
+            language=lang, n=len(idx), metrics=score(g, p, sorted(set(g))),
+            routing=routing_metrics(g, p, s, threshold=threshold, **kw),
+            routing_curve=[routing_metrics(g, p, s, threshold=t / 20, **kw) for t in range(0, 20)],
+        ))
+    return out
+
+
+EvalReport.model_rebuild()

@@ -19,7 +19,7 @@ import numpy as np
 from classifiers.heads import HeadConfig, LinearHead
 from feedback.errors import InvalidInput, ModelNotFound
 
-__all__ = ["HybridHead", "LexicalHead", "fit_lexical"]
+__all__ = ["HybridHead", "LexicalHead", "calibrate", "fit_lexical", "fit_temperature"]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,10 @@ class LexicalHead:
             return cls([str(v) for v in arr["labels"]], coef=arr["coef"], intercept=arr["intercept"], idf=arr["idf"])
 
 
-def fit_lexical(texts: Sequence[str], labels: Sequence[str], *, task: str, seed: int = 0, c: float = 10.0) -> LexicalHead:
+def fit_lexical(
+    texts: Sequence[str], labels: Sequence[str], *, task: str, seed: int = 0, c: float = 10.0,
+    sample_weight: np.ndarray | None = None,
+) -> LexicalHead:
     """Fit the lexical head (balanced multinomial logistic regression) on normalised texts."""
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
@@ -93,7 +96,7 @@ def fit_lexical(texts: Sequence[str], labels: Sequence[str], *, task: str, seed:
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     head = LexicalHead(sorted(set(labels)), coef=np.zeros((1, 1)), intercept=np.zeros(1), idf=tfidf.idf_)
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=seed)
-    clf.fit(head.features(texts), list(labels))
+    clf.fit(head.features(texts), list(labels), sample_weight=sample_weight)
     coef, intercept = clf.coef_, clf.intercept_
     if len(clf.classes_) == 2:
         coef = np.vstack([-coef[0] / 2, coef[0] / 2])
@@ -108,12 +111,18 @@ class HybridHead:
     ``config.blend`` (stored in the dense head's JSON notes as ``blend=<w>``) is the lexical weight.
     """
 
-    def __init__(self, dense: LinearHead, lexical: LexicalHead | None = None, *, blend: float = 0.5) -> None:
+    def __init__(
+        self, dense: LinearHead, lexical: LexicalHead | None = None, *, blend: float = 0.5, temperature: float = 1.0,
+    ) -> None:
         if lexical is not None and lexical.labels != dense.labels:
             raise InvalidInput(f"expected the lexical head's labels {dense.labels}; found {lexical.labels}")
+        if temperature <= 0:
+            raise InvalidInput(f"expected a positive calibration temperature; found {temperature}")
         self.dense = dense
         self.lexical = lexical
         self.blend = blend if lexical is not None else 0.0
+        # Calibration (fitted on a dev split): p ∝ p_blend ** (1 / temperature).
+        self.temperature = temperature
 
     @property
     def labels(self) -> list[str]:
@@ -130,16 +139,16 @@ class HybridHead:
     def predict_proba(self, x: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Blended class probabilities for embeddings ``x`` of the (normalised) ``texts``."""
         p = self.dense.predict_proba(x)
-        if self.lexical is None:
-            return p
-        return (1.0 - self.blend) * p + self.blend * self.lexical.predict_proba(texts)  # type: ignore[no-any-return]
+        if self.lexical is not None:
+            p = (1.0 - self.blend) * p + self.blend * self.lexical.predict_proba(texts)
+        return calibrate(p, self.temperature)
 
     def predict_labels(self, x: np.ndarray, texts: Sequence[str]) -> list[str]:
         """The most probable label of each text."""
         return [self.labels[i] for i in self.predict_proba(x, texts).argmax(axis=1)]
 
     def save(self, directory: Path) -> None:
-        self.dense.config.notes = json.dumps({"blend": self.blend})
+        self.dense.config.notes = json.dumps({"blend": self.blend, "temperature": self.temperature})
         self.dense.save(directory)
         lex = directory / f"{self.dense.config.task}.lexical.npz"
         if self.lexical is not None:
@@ -154,4 +163,34 @@ class HybridHead:
         notes = json.loads(dense.config.notes) if dense.config.notes.startswith("{") else {}
         blend = float(notes.get("blend", 0.0))
         lexical = LexicalHead.load(directory / f"{task}.lexical.npz") if blend > 0 else None
-        return cls(dense, lexical, blend=blend)
+        return cls(dense, lexical, blend=blend, temperature=float(notes.get("temperature", 1.0)))
+
+
+def calibrate(p: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling of probabilities: ``softmax(log p / T)``; T = 1 changes nothing.
+
+    >>> calibrate(np.array([[0.8, 0.2]]), 2.0).round(3).tolist()
+    [[0.667, 0.333]]
+    """
+    if temperature == 1.0:
+        return p
+    logits = np.log(np.maximum(p, 1e-12)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def fit_temperature(p: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of labels ``y`` (indexes) under ``p``.
+
+    >>> p = np.array([[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.99, 0.01]]); y = np.array([0, 0, 1, 1])
+    >>> fit_temperature(p, y) > 1.0  # over-confident: soften
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        q = calibrate(p, float(np.exp(log_t)))
+        return float(-np.log(np.maximum(q[np.arange(len(y)), y], 1e-12)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))

@@ -22,6 +22,7 @@ from classifiers.data import cached_embeddings
 from classifiers.encoder import Encoder, load_encoder
 from classifiers.heads import LinearHead, fit_centroids
 from classifiers.lexical import HybridHead
+from classifiers.runtime import choose_runtime
 from classifiers.language import detect_languages
 from classifiers.taxonomy import Taxonomy, load_taxonomy
 from classifiers.urgency import urgency
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 OTHER = "other"
+MAX_TOPICS = 3  # the primary topic and up to two secondary ones
 
 
 class FeedbackClassifier:
@@ -52,6 +54,7 @@ class FeedbackClassifier:
         sentiment: HybridHead | LinearHead,
         topic: HybridHead | LinearHead,
         topic_min_confidence: float = 0.35,
+        topic_secondary_min: float = 0.2,
         batch_size: int = 32,
         topic_encoder: Encoder | None = None,
     ) -> None:
@@ -71,6 +74,7 @@ class FeedbackClassifier:
         self.sentiment: HybridHead = sentiment
         self.topic: HybridHead = topic
         self.topic_min_confidence = topic_min_confidence
+        self.topic_secondary_min = topic_secondary_min
         self.batch_size = batch_size
         digest = hashlib.sha1()
         for head in (sentiment, topic):
@@ -81,15 +85,20 @@ class FeedbackClassifier:
         self._version = f"{encoder.name.split('/')[-1]}+heads-{digest.hexdigest()[:10]}"
 
     @property
+    def runtime(self) -> str:
+        """The encoder's runtime (:mod:`classifiers.runtime`): bf16, onnx-int8 or fp32."""
+        return str(getattr(self.encoder, "runtime", "fp32"))
+
+    @property
     def model_version(self) -> str:
         """Encoder name plus a hash of the head weights: changes whenever a head is retrained."""
         return self._version
 
     def embed(self, texts: Sequence[str], encoder: Encoder | None = None) -> np.ndarray:
-        """Embeddings of already-normalised texts, in chunks of ``batch_size``."""
+        """Embeddings of already-normalised texts."""
         enc = encoder or self.encoder
-        parts = [enc.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, enc.dim), dtype=np.float32)
+        # One call: the encoder sorts the whole window by length and batches by its token budget.
+        return enc.encode(list(texts)) if texts else np.zeros((0, enc.dim), dtype=np.float32)
 
     def classify_batch(
         self, texts: Sequence[str], *, ratings: Sequence[int | None] | None = None
@@ -117,12 +126,16 @@ class FeedbackClassifier:
             t_idx = int(topic_p[i].argmax())
             t_score = min(1.0, float(topic_p[i, t_idx]))
             t_label = self.topic.labels[t_idx] if t_score >= self.topic_min_confidence else OTHER
+            ranked = [int(j) for j in np.argsort(-topic_p[i])[:MAX_TOPICS]]
+            topics = [Label(label=self.topic.labels[j], score=min(1.0, float(topic_p[i, j])))
+                      for j in ranked if j == t_idx or topic_p[i, j] >= self.topic_secondary_min]
             level, reasons = urgency(text, sentiment=sentiment, rating=ratings[i] if ratings else None)
             out.append(
                 Classification(
                     language=langs[i],
                     sentiment=sentiment,
                     topic=Label(label=t_label, score=t_score),
+                    topics=topics,
                     urgency=level,
                     urgency_reasons=reasons,
                     model_version=self._version,
@@ -181,10 +194,11 @@ def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -
             return _CACHE[key]
         started = time.perf_counter()
         model_dir = Path(settings.model_dir) if settings.model_dir else ARTIFACTS
+        runtime = choose_runtime(settings.requested_runtime)
         encoder = load_encoder(
             settings.encoder, max_length=settings.max_length, batch_size=settings.batch_size,
-            onnx=settings.onnx, home=home, threads=settings.threads,
-            adapter=_adapter_for(settings, model_dir),
+            runtime=runtime, home=home, threads=settings.threads,
+            adapter=_adapter_for(settings, model_dir), token_budget=settings.token_budget,
         )
         sentiment = HybridHead.load(model_dir, "sentiment")
         topic_encoder: Encoder | None = None
@@ -200,14 +214,16 @@ def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -
                 if encoder.adapter is not None:
                     topic_encoder = load_encoder(
                         settings.encoder, max_length=settings.max_length, batch_size=settings.batch_size,
-                        onnx=settings.onnx, home=home, threads=settings.threads, use_adapter=False,
+                        runtime=runtime, home=home, threads=settings.threads, use_adapter=False,
+                        token_budget=settings.token_budget,
                     )
                 topic = HybridHead(few_shot_topic_head(taxonomy, topic_encoder or encoder, cache_dir=cache))
         else:
             topic = HybridHead.load(model_dir, "topic")
         clf = FeedbackClassifier(
             encoder, sentiment=sentiment, topic=topic,
-            topic_min_confidence=settings.topic_min_confidence, batch_size=settings.batch_size,
+            topic_min_confidence=settings.topic_min_confidence, topic_secondary_min=settings.topic_secondary_min,
+            batch_size=settings.batch_size,
             topic_encoder=topic_encoder,
         )
         log.info("classifier loaded version=%s elapsed=%.2fs", clf.model_version, time.perf_counter() - started)

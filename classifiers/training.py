@@ -23,7 +23,7 @@ from classifiers.data import (
 )
 from classifiers.encoder import Encoder
 from classifiers.heads import fit_logistic, fit_mlp
-from classifiers.lexical import HybridHead, fit_lexical
+from classifiers.lexical import HybridHead, fit_lexical, fit_temperature
 from classifiers.taxonomy import load_taxonomy
 from feedback.text import normalise
 
@@ -45,15 +45,21 @@ DEFAULT_SENTIMENT_DATA: tuple[tuple[str, str], ...] = (
     ("digikala-recommend-fa", "sentiment"),
     ("deepsentipers-fa", "sentiment"),
 )
-DEFAULT_TOPIC_DATA: tuple[tuple[str, str], ...] = (
-    ("bitext-support", "category"),
-    ("maalej-app-reviews", "topic"),
-)
-# Each taxonomy example counts as this many rows: they are the only Persian topic data.
-EXAMPLE_WEIGHT = 20.0
-# Adapter training: bitext rows used (a seeded sample: its 11 categories are easy and
-# 15k rows would only slow training), copies of each taxonomy example, topic loss weight.
-ADAPTER_BITEXT_ROWS = 5000
+# Topic data: English and Persian messages annotated with the default taxonomy
+# (classifiers/topic_annotations, see its SOURCE.md), plus a seeded sample of bitext's
+# mapped categories (synthetic support chat) at a lower weight. maalej's own labels are no
+# longer used: `rating → praise` and `user_experience → other` contradict the guide.
+TOPIC_ANNOTATIONS = Path(__file__).resolve().parent / "topic_annotations"
+DEFAULT_TOPIC_DATA: tuple[tuple[str, str], ...] = (("bitext-support", "category"),)
+TOPIC_BITEXT_ROWS = 3000
+TOPIC_BITEXT_WEIGHT = 0.3
+# Each taxonomy example counts as this many rows.
+EXAMPLE_WEIGHT = 5.0
+# Lexical weight of the topic head: there is Persian topic data now, so n-grams transfer.
+TOPIC_BLEND = 0.5
+# Adapter training: copies of each annotated row and of each taxonomy example, topic loss weight.
+ADAPTER_ANNOTATED_COPIES = 3
+ADAPTER_BITEXT_ROWS = 2000
 ADAPTER_EXAMPLE_COPIES = 10
 ADAPTER_TOPIC_WEIGHT = 2.0
 
@@ -105,6 +111,27 @@ def _taxonomy_rows(taxonomy_path: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def topic_rows(taxonomy: Path, *, root: Path | None = None, seed: int = 0, bitext_rows: int = TOPIC_BITEXT_ROWS
+               ) -> tuple[list[str], list[str], list[float]]:
+    """Texts, default topics and row weights for the topic head (train splits only).
+
+    The annotated train split (weight 1), a seeded sample of bitext mapped through
+    :data:`DEFAULT_TOPIC_MAP` (weight :data:`TOPIC_BITEXT_WEIGHT`) and the taxonomy's
+    descriptions and examples (weight :data:`EXAMPLE_WEIGHT`).
+    """
+    base = root or datasets_dir()
+    ann = read_labelled_csv([TOPIC_ANNOTATIONS / "train.csv"], label_column="topic")
+    texts, labels, weights = list(ann.texts), list(ann.labels), [1.0] * len(ann)
+    for folder, column in DEFAULT_TOPIC_DATA:
+        data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
+        for i in np.random.RandomState(seed).permutation(len(data))[:bitext_rows]:
+            texts.append(data.texts[i])
+            labels.append(DEFAULT_TOPIC_MAP[f"{folder}:{data.labels[i]}"])
+            weights.append(TOPIC_BITEXT_WEIGHT)
+    ex_texts, ex_labels = _taxonomy_rows(taxonomy)
+    return texts + ex_texts, labels + ex_labels, weights + [EXAMPLE_WEIGHT] * len(ex_texts)
+
+
 def train_default_heads(
     out_dir: Path, *, encoder: Encoder, taxonomy: Path, seed: int = 0,
     c_topic: float = 4.0, cache_dir: Path | None = None, root: Path | None = None,
@@ -112,8 +139,9 @@ def train_default_heads(
     """Train the shipped sentiment and topic heads from the train splits of the datasets.
 
     Sentiment: airline, snappfood, digikala, deepsentipers (labels folded to
-    negative/neutral/positive), an MLP head blended with a lexical head. Topic: bitext categories and maalej topics mapped through
-    :data:`DEFAULT_TOPIC_MAP`, plus the taxonomy's descriptions and examples (weighted).
+    negative/neutral/positive), an MLP head blended with a lexical head. Topic: the annotated
+    topic data plus bitext and the taxonomy (:func:`topic_rows`), a logistic head blended with
+    a lexical head, its temperature calibrated on the annotated dev split.
     """
     base = root or datasets_dir()
     heads: dict[str, HybridHead] = {}
@@ -130,26 +158,28 @@ def train_default_heads(
         trained_on=[f"{f}/train.csv" for f, _ in DEFAULT_SENTIMENT_DATA],
     )
     heads["sentiment"] = HybridHead(dense, fit_lexical(texts, ys, task="sentiment", seed=seed), blend=0.5)
-    xs, ys = [], []
-    weights: list[np.ndarray] = []
-    for folder, column in DEFAULT_TOPIC_DATA:
-        data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
-        xs.append(cached_embeddings(encoder.encode, data.texts, name=encoder.cache_key, cache_dir=cache_dir))
-        ys.extend(DEFAULT_TOPIC_MAP[f"{folder}:{label}"] for label in data.labels)
-        weights.append(np.ones(len(data)))
-    ex_texts, ex_labels = _taxonomy_rows(taxonomy)
-    xs.append(cached_embeddings(encoder.encode, ex_texts, name=encoder.cache_key, cache_dir=cache_dir))
-    ys.extend(ex_labels)
-    weights.append(np.full(len(ex_texts), EXAMPLE_WEIGHT))
-    missing = set(DEFAULT_TOPICS) - set(ys)
+    t_texts, t_labels, t_weights = topic_rows(taxonomy, root=base, seed=seed)
+    missing = set(DEFAULT_TOPICS) - set(t_labels)
     if missing:
         log.warning("default topics without training rows: %s", sorted(missing))
-    # Dense only: the topic rows are English, a lexical head would not transfer to Persian.
-    heads["topic"] = HybridHead(fit_logistic(
-        np.concatenate(xs), ys, task="topic", encoder=encoder.name, seed=seed, c=c_topic,
-        sample_weight=np.concatenate(weights),
-        trained_on=[f"{f}/train.csv" for f, _ in DEFAULT_TOPIC_DATA] + ["artifacts/taxonomy.yaml"],
-    ))
+    x_topic = cached_embeddings(encoder.encode, t_texts, name=encoder.cache_key, cache_dir=cache_dir)
+    topic = HybridHead(
+        fit_logistic(
+            x_topic, t_labels, task="topic", encoder=encoder.name, seed=seed, c=c_topic,
+            sample_weight=np.asarray(t_weights),
+            trained_on=["topic_annotations/train.csv"] + [f"{f}/train.csv" for f, _ in DEFAULT_TOPIC_DATA]
+            + ["artifacts/taxonomy.yaml"],
+        ),
+        fit_lexical(t_texts, t_labels, task="topic", seed=seed, sample_weight=np.asarray(t_weights)),
+        blend=TOPIC_BLEND,
+    )
+    dev = read_labelled_csv([TOPIC_ANNOTATIONS / "dev.csv"], label_column="topic")
+    x_dev = cached_embeddings(encoder.encode, dev.texts, name=encoder.cache_key, cache_dir=cache_dir)
+    index = {label: j for j, label in enumerate(topic.labels)}
+    topic.temperature = fit_temperature(topic.predict_proba(x_dev, dev.texts),
+                                        np.array([index[label] for label in dev.labels]))
+    log.info("topic head calibrated on the annotated dev split: temperature=%.3f", topic.temperature)
+    heads["topic"] = topic
     for head in heads.values():
         head.save(out_dir)
     return heads
@@ -159,8 +189,8 @@ def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int
     """Sentiment and topic rows for the shipped adapter (train splits only).
 
     Sentiment: the four sentiment datasets; rows of binary datasets may only be negative or
-    positive (the neutral logit is masked). Topic: a seeded sample of bitext, all of maalej
-    (mapped through :data:`DEFAULT_TOPIC_MAP`) and the taxonomy's examples.
+    positive (the neutral logit is masked). Topic: the annotated train split (repeated), a
+    seeded sample of bitext (mapped through :data:`DEFAULT_TOPIC_MAP`) and the taxonomy's examples.
     """
     base = root or datasets_dir()
     sentiment = TaskData(labels=list(SENTIMENTS))
@@ -169,11 +199,11 @@ def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int
         allowed = None if "neutral" in set(data.labels) else ("negative", "positive")
         sentiment.add(data.texts, data.labels, allowed)
     topic = TaskData(labels=list(DEFAULT_TOPICS), weight=ADAPTER_TOPIC_WEIGHT)
+    ann = read_labelled_csv([TOPIC_ANNOTATIONS / "train.csv"], label_column="topic")
+    topic.add(ann.texts * ADAPTER_ANNOTATED_COPIES, ann.labels * ADAPTER_ANNOTATED_COPIES)
     for folder, column in DEFAULT_TOPIC_DATA:
         data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
-        idx = np.random.RandomState(seed).permutation(len(data))
-        if folder == "bitext-support":
-            idx = idx[:ADAPTER_BITEXT_ROWS]
+        idx = np.random.RandomState(seed).permutation(len(data))[:ADAPTER_BITEXT_ROWS]
         topic.add([data.texts[i] for i in idx], [DEFAULT_TOPIC_MAP[f"{folder}:{data.labels[i]}"] for i in idx])
     ex_texts, ex_labels = _taxonomy_rows(taxonomy)
     topic.add(ex_texts * ADAPTER_EXAMPLE_COPIES, ex_labels * ADAPTER_EXAMPLE_COPIES)

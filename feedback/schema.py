@@ -100,6 +100,10 @@ class Classification(_Model):
     language: str = Field(description="ISO 639-1 code, or 'und' when undetermined")
     sentiment: Label
     topic: Label
+    topics: list[Label] = Field(
+        default_factory=list,
+        description="the model's top topics above the secondary threshold, best first (the primary's model label first)",
+    )
     urgency: Urgency
     urgency_reasons: list[str] = Field(default_factory=list)
     model_version: str
@@ -112,6 +116,7 @@ class ClassifiedFeedback(_Model):
     language: str
     sentiment: Label
     topic: Label
+    topics: list[Label] = Field(default_factory=list, description="top topics with scores; routing uses `topic`")
     urgency: Urgency
     urgency_reasons: list[str] = Field(default_factory=list)
     department: str

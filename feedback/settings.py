@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -135,9 +135,29 @@ class ClassifierSettings(_Section):
     taxonomy: Path | None = Field(default=None, description="YAML file of a custom topic taxonomy")
     batch_size: int = Field(default=32, ge=1)
     max_length: int = Field(default=128, ge=8)
-    onnx: bool = Field(default=False, description="run the encoder with ONNX Runtime int8")
-    topic_min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    runtime: Literal["auto", "bf16", "onnx-int8", "fp32"] = Field(
+        default="auto",
+        description="encoder runtime: auto (from the CPU's features: bf16 where bfloat16 is native, else "
+        "onnx-int8 where it qualified, else fp32), bf16, onnx-int8 or fp32",
+    )
+    onnx: bool = Field(default=False, description="shorthand for runtime=onnx-int8 (ONNX Runtime int8)")
+    token_budget: int = Field(
+        default=2048, ge=64, description="padded tokens per encoder forward pass (texts are sorted by length first)"
+    )
+    topic_min_confidence: float = Field(
+        default=0.35, ge=0.0, le=1.0,
+        description="calibrated topic score below which the topic becomes 'other' (and the item goes to triage)",
+    )
+    topic_secondary_min: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="score a second or third topic needs to be kept on the document"
+    )
     threads: int = Field(default=0, ge=0, description="torch threads; 0 leaves torch's default")
+
+    @property
+    def requested_runtime(self) -> str:
+        """``runtime``, or ``onnx-int8`` when the ``onnx`` shorthand is on (``auto`` is resolved by
+        :func:`classifiers.runtime.choose_runtime`)."""
+        return "onnx-int8" if self.onnx else self.runtime
 
 
 class IngestSettings(_Section):

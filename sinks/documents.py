@@ -41,6 +41,7 @@ def to_document(classified: ClassifiedFeedback) -> tuple[str, dict[str, Any]]:
         "language": classified.language,
         "sentiment": classified.sentiment.model_dump(),
         "topic": classified.topic.model_dump(),
+        "topics": [t.model_dump() for t in classified.topics],
         "urgency": classified.urgency,
         "urgency_reasons": classified.urgency_reasons,
         "department": classified.department,

@@ -41,7 +41,7 @@ _FACETS = {"department": "department", "channel": "channel", "sentiment": "senti
            "topic": "topic.label", "language": "language", "urgency": "urgency"}
 _VERSIONED = re.compile(r"-v\d+$")
 _SOURCE = [
-    "id", "channel", "source", "received_at", "subject", "text", "language", "sentiment", "topic",
+    "id", "channel", "source", "received_at", "subject", "text", "language", "sentiment", "topic", "topics",
     "urgency", "department", "routing_rule", "rating",
 ]
 
@@ -84,6 +84,7 @@ class SearchHit(_Shape):
     language: str
     sentiment: str
     topic: str
+    topics: list[str] = Field(default_factory=list, description="every topic kept on the document, primary first")
     urgency: str
     subject: str | None
     text: str
@@ -140,9 +141,13 @@ def build_filters(filters: SearchFilters) -> list[dict[str, Any]]:
     """
     fields = [
         ("department", filters.department), ("channel", filters.channel), ("sentiment.label", filters.sentiment),
-        ("topic.label", filters.topic), ("language", filters.language), ("urgency", filters.urgency),
+        ("language", filters.language), ("urgency", filters.urgency),
     ]
     clauses = [_terms(field, values) for field, values in fields if values]
+    if filters.topic:
+        # The primary topic, or any secondary topic the model scored above the threshold.
+        clauses.append({"bool": {"should": [_terms("topic.label", filters.topic), _terms("topics.label", filters.topic)],
+                                 "minimum_should_match": 1}})
     if filters.since or filters.until:
         if filters.since and filters.until and filters.since >= filters.until:
             raise InvalidInput(
@@ -240,6 +245,7 @@ def _hit(raw: dict[str, Any]) -> SearchHit:
         language=src["language"],
         sentiment=src["sentiment"]["label"],
         topic=src["topic"]["label"],
+        topics=[t["label"] for t in src.get("topics") or []],
         urgency=src["urgency"],
         subject=src.get("subject"),
         text=src["text"],

@@ -48,6 +48,8 @@ def index_template(prefix: str) -> dict[str, Any]:
                     "language": _KEYWORD,
                     "sentiment": _LABEL,
                     "topic": _LABEL,
+                    # Every topic the model scored above the secondary threshold (primary included).
+                    "topics": _LABEL,
                     "urgency": _KEYWORD,
                     "urgency_reasons": _KEYWORD,
                     "department": _KEYWORD,

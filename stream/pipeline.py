@@ -142,6 +142,7 @@ def classify_events(
                 language=c.language,
                 sentiment=c.sentiment,
                 topic=c.topic,
+                topics=c.topics,
                 urgency=c.urgency,
                 urgency_reasons=c.urgency_reasons,
                 department=decision.department,

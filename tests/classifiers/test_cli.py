@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from feedback.settings import ClassifierSettings
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -110,14 +112,36 @@ def test_bad_column_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_eval_onnx_reports_its_loss_against_fp32(tmp_path: Path, datasets: Path) -> None:
+def test_eval_runtimes_report_their_loss_against_fp32(tmp_path: Path, datasets: Path) -> None:
     test = _subset(datasets / "snappfood-fa" / "dev.csv", tmp_path / "dev.csv", 120, columns=("text", "sentiment"))
     (tmp_path / "train.csv").write_bytes((datasets / "snappfood-fa" / "train.csv").read_bytes())
-    res = _feedback("eval", "--task", "sentiment", "--data", str(test), "--onnx", "--json",
+    res = _feedback("eval", "--task", "sentiment", "--data", str(test), "--onnx", "--runtime", "bf16", "--json",
                     env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert set(doc["onnx"]) == {"accuracy", "macro_f1", "per_class", "confusion"}
-    assert doc["onnx_macro_f1_loss"] == pytest.approx(doc["model"]["macro_f1"] - doc["onnx"]["macro_f1"])
-    assert abs(doc["onnx_macro_f1_loss"]) < 0.05  # int8 per-channel: a broken export scores ~0.5
-    assert list((tmp_path / "models").glob("multilingual-e5-small*/model.int8.onnx"))
+    assert doc["runtime"] == "fp32" and set(doc["runtimes"]) == {"bf16", "onnx-int8"}
+    for r in doc["runtimes"].values():
+        assert set(r["metrics"]) == {"accuracy", "macro_f1", "per_class", "confusion"}
+        assert r["macro_f1_loss"] == pytest.approx(doc["model"]["macro_f1"] - r["metrics"]["macro_f1"])
+        assert abs(r["macro_f1_loss"]) < 0.05  # a broken runtime scores ~0.5
+        assert r["label_agreement"] > 0.9
+    assert list((tmp_path / "models").glob("multilingual-e5-small*/model.fused.int8.onnx"))
+
+
+@pytest.mark.slow
+def test_eval_topic_reports_languages_and_routing(tmp_path: Path) -> None:
+    res = _feedback("eval", "--task", "topic", "--json", env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    langs = {r["language"]: r for r in doc["languages"]}
+    assert set(langs) == {"en", "fa"}
+    assert sum(r["n"] for r in langs.values()) == doc["n"]
+    for r in langs.values():
+        m = r["metrics"]
+        assert sum(map(sum, m["confusion"])) <= r["n"]
+        assert 0 < r["routing"]["coverage"] <= 1
+        assert r["routing"]["threshold"] == pytest.approx(ClassifierSettings().topic_min_confidence)
+        assert r["routing"]["routed"] == round(r["routing"]["coverage"] * r["n"])
+    table = _feedback("eval", "--task", "topic", env={"FEEDBACK_SERVICES_HOME": str(tmp_path)})
+    assert table.returncode == 0, table.stderr
+    assert "[fa]" in table.stdout and "routing precision=" in table.stdout and "confusion" in table.stdout

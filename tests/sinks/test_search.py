@@ -66,7 +66,8 @@ def test_query_text_is_normalised_like_indexed_text() -> None:
 def test_filters_become_term_and_range_clauses() -> None:
     since = datetime(2026, 3, 1, tzinfo=UTC)
     clauses = build_filters(SearchFilters(topic=["a", "b"], urgency=["high"], since=since))
-    assert {"terms": {"topic.label": ["a", "b"]}} in clauses
+    topic = next(c for c in clauses if "bool" in c)["bool"]["should"]
+    assert {"terms": {"topic.label": ["a", "b"]}} in topic and {"terms": {"topics.label": ["a", "b"]}} in topic
     assert {"term": {"urgency": "high"}} in clauses
     assert {"range": {"received_at": {"gte": since.isoformat()}}} in clauses
 
@@ -89,8 +90,11 @@ def test_since_after_until_is_refused() -> None:
 
 def test_filter_fields_exist_in_the_sink_template() -> None:
     props = index_template("x")["template"]["mappings"]["properties"]
-    for clause in build_filters(SearchFilters(department=["d"], channel=["c"], sentiment=["s"], topic=["t"],
-                                              language=["l"], urgency=["u"])):
+    clauses = build_filters(SearchFilters(department=["d"], channel=["c"], sentiment=["s"], topic=["t"],
+                                          language=["l"], urgency=["u"]))
+    flat = [c for c in clauses if "bool" not in c] + [s for c in clauses if "bool" in c for s in c["bool"]["should"]]
+    assert len(flat) == 7
+    for clause in flat:
         field = next(iter(next(iter(clause.values()))))
         top, _, sub = field.partition(".")
         mapping = props[top]["properties"][sub] if sub else props[top]

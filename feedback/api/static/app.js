@@ -48,7 +48,9 @@ function fillDepartments(facets) {
 function renderHit(hit) {
   const li = el("li", { class: "hit", "data-id": hit.id });
   const meta = el("div", { class: "meta" });
-  for (const [cls, label] of [[hit.sentiment, hit.sentiment], ["", hit.topic], ["", hit.department], ["", hit.channel], ["", hit.language]]) {
+  // The primary topic (what routed it), then any secondary topic kept on the document.
+  const topic = [hit.topic, ...(hit.topics || []).filter((t) => t !== hit.topic)].join(" + ");
+  for (const [cls, label] of [[hit.sentiment, hit.sentiment], ["", topic], ["", hit.department], ["", hit.channel], ["", hit.language]]) {
     meta.append(el("span", { class: `tag ${cls}` }, label));
   }
   meta.append(document.createTextNode(new Date(hit.received_at).toISOString().slice(0, 16).replace("T", " ")));
