@@ -151,6 +151,7 @@ class IngestSettings(_Section):
     max_depth: int = Field(default=64, ge=2, description="JSON nesting / MIME multipart nesting levels")
     max_field_chars: int = Field(default=500_000, ge=1, description="one CSV field or JSON string value")
     max_record_bytes: int = Field(default=1_000_000, ge=1, description="one JSONL line, CSV row or mail message")
+    max_mail_bytes: int = Field(default=25_000_000, ge=1, description="one mail message, attachments included")
     max_message_bytes: int = Field(
         default=1_000_000, ge=1024,
         description="an event's JSON on Kafka; keep it under the producer's max_request_size (1 MiB) and the "

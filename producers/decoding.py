@@ -61,13 +61,13 @@ def _sniff_wide(data: bytes) -> str | None:
     return None
 
 
-def _strict(data: bytes, encoding: str, *, what: str) -> str:
+def _strict(data: bytes, encoding: str, *, what: str, field: str = "encoding") -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
         raise RecordRejected(
             f"bad encoding: {what} is not valid {encoding} (byte 0x{data[e.start]:02x} at offset {e.start}: "
-            f"{e.reason}); re-export it as UTF-8", field="encoding") from e
+            f"{e.reason}); re-export it as UTF-8", field=field) from e
 
 
 def decode_bytes(data: bytes, *, what: str = "the file") -> Decoded:
@@ -117,7 +117,7 @@ def decode_declared(data: bytes, declared: str | None, *, what: str = "the body"
                              "with a standard charset", field="charset")
     if codec == "utf-8":
         if utf8 is None:
-            _strict(data, "utf-8", what=what)  # raises with the offset
+            _strict(data, "utf-8", what=what, field="charset")  # raises with the offset
         return Decoded(utf8 or "", "utf-8")
     try:
         text = data.decode(codec)

@@ -87,6 +87,7 @@ class ParseOptions:
     max_depth: int = 64
     max_field_chars: int = 500_000
     max_record_bytes: int = 1_000_000
+    max_mail_bytes: int = 25_000_000
     max_message_bytes: int = 1_000_000
     max_records_per_file: int = 1_000_000
     future_tolerance_s: int = 86_400
@@ -101,6 +102,7 @@ class ParseOptions:
             max_depth=ingest.max_depth,
             max_field_chars=ingest.max_field_chars,
             max_record_bytes=ingest.max_record_bytes,
+            max_mail_bytes=ingest.max_mail_bytes,
             max_message_bytes=ingest.max_message_bytes,
             max_records_per_file=ingest.max_records_per_file,
             future_tolerance_s=ingest.future_tolerance_s,
