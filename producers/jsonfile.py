@@ -172,11 +172,8 @@ def iter_json_records(
         if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\0")) or b"\0" in data[:4096]:
             result.reject_error(location, e, data)
             return
-        first = next((line for line in data.split(b"\n") if line.strip()), b"")
-        try:
-            _loads(first.decode("utf-8"))
-        except (ValueError, RecursionError):
-            # Not JSONL (a document over several lines): the encoding spoils the whole file.
+        if not _looks_like_jsonl(data):
+            # A document over several lines, not JSONL: the encoding spoils the whole file.
             result.reject_error(location, e, data)
             return
         text = None  # UTF-8 JSONL with bad bytes: decode line by line, so only those lines are lost
@@ -210,18 +207,25 @@ def iter_json_records(
 
     if text is not None and text.lstrip().startswith(("{", "[")) and "\n" in text.strip():
         # A pretty-printed document spans lines: try it whole before reading it as JSONL.
-        if json_too_deep(text, options.max_depth):
+        document: Any = _NOT_WHOLE
+        if not json_too_deep(text, options.max_depth):
+            try:
+                document = _loads(text)
+            except (ValueError, RecursionError):
+                pass
+        elif not _first_line_is_json(text, options):
             result.reject(location, _too_deep(options), data, field="$")
             return
-        try:
-            document = _loads(text)
-        except (ValueError, RecursionError):
-            document = _NOT_WHOLE
         if document is not _NOT_WHOLE:
             yield from records_of(document, location, data, text, single=False)
             return
     for number, raw, line in _lines(data, text):
         where = f"{location}:{number}"
+        if count >= options.max_records_per_file and raw.strip():
+            result.reject(where, f"too many records: the file holds more than {options.max_records_per_file} "
+                          "(FEEDBACK_INGEST_MAX_RECORDS_PER_FILE); this line and the lines after it were not read; "
+                          "split the file", raw, field="$")
+            return
         if line is None:
             bad = raw.decode("utf-8", "replace").index("\ufffd")
             result.reject(where, f"bad encoding: this line is not valid UTF-8 (near character {bad}); re-export the "
@@ -244,3 +248,28 @@ def iter_json_records(
 
 
 _NOT_WHOLE = object()
+
+
+def _looks_like_jsonl(data: bytes) -> bool:
+    """Whether some of the first lines are whole JSON values (JSONL), decoding each alone."""
+    lines = [line for line in data.split(b"\n", 100)[:100] if line.strip()]
+    if len(lines) <= 1 or lines[0].rstrip().endswith((b"}", b"]")):
+        return True  # a first line that closes itself is a record of its own
+    for line in lines:
+        try:
+            _loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            continue
+        return True
+    return False
+
+
+def _first_line_is_json(text: str, options: ParseOptions) -> bool:
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    if json_too_deep(first, options.max_depth):
+        return True  # a JSONL line of its own (too deep itself, rejected as a line)
+    try:
+        _loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return True
