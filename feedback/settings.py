@@ -167,6 +167,23 @@ class IngestSettings(_Section):
     )
     max_text_chars: int = Field(default=20_000, ge=1)
     rejects_dir: Path = Field(default=Path("rejects"))
+    # Limits checked before a record is parsed; a record over one is a reject naming it.
+    max_depth: int = Field(default=64, ge=2, description="JSON nesting / MIME multipart nesting levels")
+    max_field_chars: int = Field(default=500_000, ge=1, description="one CSV field or JSON string value")
+    max_record_bytes: int = Field(default=1_000_000, ge=1, description="one JSONL line, CSV row or mail message")
+    max_mail_bytes: int = Field(default=25_000_000, ge=1, description="one mail message, attachments included")
+    max_message_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="an event's JSON on Kafka; keep it under the producer's max_request_size (1 MiB) and the "
+        "topic's max.message.bytes",
+    )
+    max_records_per_file: int = Field(default=1_000_000, ge=1, description="rows/lines/messages read per file")
+    future_tolerance_s: int = Field(default=86_400, ge=0, description="how far past now an item's date may be")
+    impossible_dates: Literal["clamp", "reject"] = Field(
+        default="clamp",
+        description="a date past now + future_tolerance_s or before the channel existed: clamp it to the time "
+        "received (original kept in metadata) or reject the record",
+    )
     imap_host: str | None = None
     imap_port: int = 993
     imap_user: str | None = None

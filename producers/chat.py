@@ -19,7 +19,7 @@ customer.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,7 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from feedback.schema import FeedbackEvent
 from producers.htmltext import html_to_text
 from producers.jsonfile import iter_json_records
-from producers.records import ParseOptions, ParseResult, RecordRejected, build_event, reject_from_validation
+from producers.dates import ImpossibleDate, from_unix
+from producers.records import (
+    ParseOptions,
+    ParseResult,
+    RecordRejected,
+    build_event,
+    read_record,
+    reject_from_validation,
+)
 
 __all__ = ["ChatMessage", "ChatTranscript", "parse_chat_bytes", "parse_chat_record"]
 
@@ -76,27 +84,48 @@ def _transcript_event(transcript: ChatTranscript, *, options: ParseOptions) -> F
     )
 
 
-def _unix(value: Any, field: str) -> datetime:
-    if not isinstance(value, (int, float)):
-        raise RecordRejected(f"expected a Unix timestamp, found {value!r}", field=field)
-    return datetime.fromtimestamp(value, tz=UTC)
+def _unix(value: Any, field: str) -> datetime | ImpossibleDate:
+    try:
+        return from_unix(value, field=field)
+    except ValueError as e:
+        raise RecordRejected(str(e), field=field) from e
+
+
+def _iso(moment: datetime | ImpossibleDate) -> str:
+    return moment.raw if isinstance(moment, ImpossibleDate) else moment.isoformat()
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object (None reads as empty); else a reject naming ``field``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordRejected(f"expected a JSON object at {field}, found {type(value).__name__} {value!r:.60}; "
+                             "send the Intercom API's shape", field=field)
+    return value
 
 
 _CUSTOMER_TYPES = frozenset({"user", "lead", "contact"})
 
 
 def _intercom_event(conv: dict[str, Any], *, options: ParseOptions) -> FeedbackEvent:
-    if not conv.get("id"):
-        raise RecordRejected("missing conversation id", field="id")
-    first = conv.get("source") or {}
-    parts: list[tuple[dict[str, Any], str, Any]] = [(first.get("author") or {}, first.get("body") or "",
-                                                    conv.get("created_at"))]
-    listing = conv.get("conversation_parts") or {}
-    for part in listing.get("conversation_parts", []):
+    if not isinstance(conv.get("id"), (str, int)) or isinstance(conv.get("id"), bool) or conv.get("id") == "":
+        raise RecordRejected(f"missing or invalid conversation id (found {conv.get('id')!r:.40}); expected a string",
+                             field="id")
+    first = _object(conv.get("source"), "source")
+    parts: list[tuple[dict[str, Any], str, Any]] = [
+        (_object(first.get("author"), "source.author"), first.get("body") or "", conv.get("created_at"))]
+    listing = _object(conv.get("conversation_parts"), "conversation_parts")
+    items = listing.get("conversation_parts") or []
+    if not isinstance(items, list):
+        raise RecordRejected("expected conversation_parts.conversation_parts to be an array", field="conversation_parts")
+    for index, part in enumerate(items):
+        part = _object(part, f"conversation_parts[{index}]")
         if part.get("part_type") in ("comment", "open", "close", "assignment") and part.get("body"):
-            parts.append((part.get("author") or {}, part["body"], part.get("created_at")))
+            parts.append((_object(part.get("author"), f"conversation_parts[{index}].author"), part["body"],
+                          part.get("created_at")))
     customer_texts: list[str] = []
-    customer_times: list[datetime] = []
+    customer_times: list[datetime | ImpossibleDate] = []
     customer_id: str | None = None
     agents: list[dict[str, Any]] = []
     for author, body, created in parts:
@@ -110,7 +139,7 @@ def _intercom_event(conv: dict[str, Any], *, options: ParseOptions) -> FeedbackE
             customer_id = customer_id or author.get("email") or author.get("id")
         else:
             role = "bot" if kind == "bot" else "agent"
-            agents.append({"role": role, "text": text, "timestamp": _unix(created, "created_at").isoformat()})
+            agents.append({"role": role, "text": text, "timestamp": _iso(_unix(created, "created_at"))})
     if not customer_texts:
         raise RecordRejected("no customer turn in the Intercom conversation", field="conversation_parts")
     return build_event(
@@ -153,16 +182,22 @@ def _records(document: Any) -> list[Any]:
     if isinstance(document, list):
         return document
     if isinstance(document, dict) and document.get("type") == "conversation.list":
-        return list(document.get("conversations") or [])
+        conversations = document.get("conversations")
+        if not isinstance(conversations, list):
+            raise RecordRejected(f"a conversation.list needs 'conversations' as an array, found "
+                                 f"{json_type(conversations)}; send the API response as it came", field="conversations")
+        return conversations
     return [document]
+
+
+def json_type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def parse_chat_bytes(data: bytes, *, options: ParseOptions, location: str) -> ParseResult:
     """A JSON or JSONL file of conversations to events and rejects (one per bad line)."""
     result = ParseResult()
-    for where, payload, record in iter_json_records(data, location=location, unwrap=_records, result=result):
-        try:
-            result.events.append(parse_chat_record(record, options=options))
-        except RecordRejected as e:
-            result.reject_error(where, e, payload)
+    for where, payload, record in iter_json_records(data, location=location, unwrap=_records, result=result,
+                                                    options=options):
+        read_record(result, where, payload, lambda record=record: parse_chat_record(record, options=options))
     return result

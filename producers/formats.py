@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from feedback.schema import CHANNELS
 from producers.app_review import parse_app_review_bytes
 from producers.chat import parse_chat_bytes
 from producers.mail import parse_email_bytes, parse_email_path
-from producers.records import ParseOptions, ParseResult
+from producers.records import ParseOptions, ParseResult, display
 from producers.social import parse_social_bytes
 
 __all__ = ["expand_paths", "parse_bytes", "parse_path"]
+
+log = logging.getLogger(__name__)
 
 
 def _check_channel(channel: str) -> None:
@@ -33,13 +36,20 @@ def parse_bytes(channel: str, data: bytes, *, options: ParseOptions, location: s
     (1, 0)
     """
     _check_channel(channel)
-    if channel == "email":
-        return parse_email_bytes(data, options=options, location=location)
-    if channel == "chat":
-        return parse_chat_bytes(data, options=options, location=location)
-    if channel == "app_review":
-        return parse_app_review_bytes(data, options=options, location=location)
-    return parse_social_bytes(data, options=options, location=location)
+    try:
+        if channel == "email":
+            return parse_email_bytes(data, options=options, location=location)
+        if channel == "chat":
+            return parse_chat_bytes(data, options=options, location=location)
+        if channel == "app_review":
+            return parse_app_review_bytes(data, options=options, location=location)
+        return parse_social_bytes(data, options=options, location=location)
+    except Exception as e:  # noqa: BLE001 - the per-file boundary: one reject, never a traceback
+        log.exception("parser failed on a file location=%s", display(location))
+        result = ParseResult()
+        result.reject(location, f"unreadable file: {type(e).__name__}: {display(str(e))[:200]}; check it against "
+                      "docs/ingest.md", data, field="$")
+        return result
 
 
 def _is_maildir(path: Path) -> bool:
@@ -54,32 +64,55 @@ def expand_paths(channel: str, paths: list[Path]) -> Iterator[Path]:
     _check_channel(channel)
     for path in paths:
         if not path.exists():
-            raise InvalidInput(f"no such file or folder: {path}; give existing paths to `feedback ingest`")
+            raise InvalidInput(f"no such file or folder: {display(str(path))}; give existing paths to "
+                               "`feedback ingest`")
     for path in paths:
-        if path.is_file() or (channel == "email" and _is_maildir(path)):
-            yield path
+        if not path.is_dir() or (channel == "email" and _is_maildir(path)):
+            yield path  # a file (an unreadable one becomes a reject when it is read)
             continue
-        for child in sorted(path.rglob("*")):
-            hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-            inside_maildir = any(_is_maildir(p) for p in child.parents if p == path or path in p.parents)
-            if channel == "email" and child.is_dir() and _is_maildir(child) or child.is_file() and not hidden and not (channel == "email" and inside_maildir):
+        yield from _walk(channel, path)
+
+
+def _walk(channel: str, folder: Path) -> Iterator[Path]:
+    """Files under ``folder`` in name order, hidden ones skipped; for email a Maildir is one
+    item (its Maildir++ subfolders are read with it). An unreadable folder is yielded
+    itself, so that reading it becomes a reject."""
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        yield folder
+        return
+    for child in children:
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            if channel == "email" and _is_maildir(child):
                 yield child
+            else:
+                yield from _walk(channel, child)
+        elif child.exists():
+            yield child
 
 
 def parse_path(channel: str, path: Path, *, options: ParseOptions) -> ParseResult:
-    """One file (or Maildir folder) to events and rejects; an unreadable file is a reject."""
+    """One file (or Maildir folder) to events and rejects; an unreadable file is a reject.
+
+    The per-file error boundary: whatever happens reading one file ends as rejects of that
+    file, never as an exception that stops the files after it.
+    """
     _check_channel(channel)
-    if channel == "email":
-        try:
-            return parse_email_path(path, options=options)
-        except OSError as e:
-            result = ParseResult()
-            result.reject(str(path), f"unreadable file: {e}", b"", field="path")
-            return result
+    location = display(str(path))
     try:
-        data = path.read_bytes()
+        if channel == "email":
+            return parse_email_path(path, options=options, location=location)
+        return parse_bytes(channel, path.read_bytes(), options=options, location=location)
     except OSError as e:
         result = ParseResult()
-        result.reject(str(path), f"unreadable file: {e}", b"", field="path")
+        result.reject(location, f"unreadable file: {e.strerror or e}; check that it exists and can be read",
+                      b"", field="path")
         return result
-    return parse_bytes(channel, data, options=options, location=str(path))
+    except Exception as e:  # noqa: BLE001 - the per-file boundary: keep it as a reject, go on
+        log.exception("parser failed on a file path=%s", location)
+        result = ParseResult()
+        result.reject(location, f"unreadable file: {type(e).__name__}: {display(str(e))[:200]}", b"", field="$")
+        return result

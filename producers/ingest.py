@@ -19,7 +19,7 @@ from feedback.schema import DeadLetter, FeedbackEvent
 from feedback.settings import Settings
 from producers.formats import expand_paths, parse_path
 from producers.kafka_producer import Delivery, EventProducer
-from producers.records import ParseOptions, ParseResult
+from producers.records import ParseOptions, ParseResult, Reject
 
 __all__ = ["IngestReport", "RejectsFile", "deliver", "ingest_paths"]
 
@@ -86,6 +86,15 @@ def _failed_letters(events: Sequence[FeedbackEvent], deliveries: Sequence[Delive
     ]
 
 
+def _fit(reject: Reject, letter: DeadLetter, limit: int) -> DeadLetter:
+    """The dead letter cut to fit on the DLQ (the rejects file keeps the whole payload)."""
+    cap = limit // 2
+    while len(letter.model_dump_json().encode("utf-8")) > limit - 1024 and cap > 64:
+        letter = reject.to_dead_letter(max_payload_bytes=cap)
+        cap //= 2
+    return letter
+
+
 def deliver(
     producer: EventProducer,
     result: ParseResult,
@@ -118,10 +127,14 @@ def deliver(
     letters = [reject.to_dead_letter() for reject in result.rejects]
     rejects.write(letters)
     report.rejected += len(letters)
-    for reject in result.rejects:
-        log.warning("rejected location=%s reason=%s field=%s", reject.location, reject.reason, reject.field)
+    for warning in result.warnings:
+        log.warning("decoded with a guess: %s", warning)
+    for letter in letters:
+        log.warning("rejected location=%s reason=%s", letter.source, letter.reason)
     if letters:
-        dlq = producer.send_dead_letters(letters)
+        limit = settings.ingest.max_message_bytes
+        dlq = producer.send_dead_letters([_fit(reject, letter, limit) for reject, letter in zip(
+            result.rejects, letters, strict=True)])
         report.dlq_failed += sum(1 for d in dlq if not d.ok)
     report.read = report.produced + report.rejected + report.failed
     report.rejects_file = str(rejects.path) if rejects.count else None

@@ -25,7 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from feedback.schema import FeedbackEvent
 from producers.htmltext import html_to_text
 from producers.jsonfile import iter_json_records
-from producers.records import ParseOptions, ParseResult, RecordRejected, build_event, reject_from_validation
+from producers.records import (
+    ParseOptions,
+    ParseResult,
+    RecordRejected,
+    build_event,
+    read_record,
+    reject_from_validation,
+)
 
 __all__ = ["parse_social_bytes", "parse_social_record"]
 
@@ -85,14 +92,36 @@ def _validate(model: type[BaseModel], record: dict[str, Any]) -> Any:
         raise reject_from_validation(e) from e
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _users(document: dict[str, Any]) -> list[dict[str, Any]]:
+    # ``includes`` of the wrong shape only loses the usernames; the tweet itself is fine.
+    includes = document.get("includes")
+    return _dicts(includes.get("users")) if isinstance(includes, dict) else []
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return urlparse(url).hostname
+    except ValueError:
+        return None
+
+
 def _x_event(record: dict[str, Any], *, options: ParseOptions) -> FeedbackEvent:
     tweet: _Tweet = _validate(_Tweet, record["data"])
-    users = {u.get("id"): u for u in (record.get("includes") or {}).get("users", []) if isinstance(u, dict)}
+    users = {u.get("id"): u for u in _users(record) if isinstance(u, dict)}
     username = (users.get(tweet.author_id) or {}).get("username")
+    if not isinstance(username, str):
+        username = None
     entities = tweet.entities
-    hashtags = [h.get("tag") for h in entities.get("hashtags", []) if h.get("tag")] or _HASHTAG.findall(tweet.text)
-    mentions = [m.get("username") for m in entities.get("mentions", []) if m.get("username")] or _MENTION.findall(
-        tweet.text)
+    hashtags = [h["tag"] for h in _dicts(entities.get("hashtags")) if isinstance(h.get("tag"), str)] or (
+        _HASHTAG.findall(tweet.text))
+    mentions = [m["username"] for m in _dicts(entities.get("mentions")) if isinstance(m.get("username"), str)] or (
+        _MENTION.findall(tweet.text))
     url = f"https://x.com/{username or 'i/web'}/status/{tweet.id}"
     metadata: dict[str, Any] = {"format": "x_v2", "platform": "x", "url": url, "hashtags": hashtags,
                                 "mentions": mentions}
@@ -114,13 +143,13 @@ def _x_event(record: dict[str, Any], *, options: ParseOptions) -> FeedbackEvent:
 def _mastodon_event(record: dict[str, Any], *, options: ParseOptions) -> FeedbackEvent:
     status: _Status = _validate(_Status, record)
     url = status.url or status.uri
-    host = urlparse(url).hostname if url else None
+    host = _host(url)
     metadata: dict[str, Any] = {
         "format": "mastodon",
         "platform": "mastodon",
         "url": url,
-        "hashtags": [t.get("name") for t in status.tags if t.get("name")],
-        "mentions": [m.get("acct") for m in status.mentions if m.get("acct")],
+        "hashtags": [t["name"] for t in status.tags if isinstance(t.get("name"), str)],
+        "mentions": [m["acct"] for m in status.mentions if isinstance(m.get("acct"), str)],
     }
     if status.language:
         metadata["lang"] = status.language
@@ -175,7 +204,7 @@ def _records(document: Any) -> list[Any]:
         # One X response may carry many tweets; each record keeps its author's user object
         # so that it stays a valid X payload on its own (as kept in rejects).
         tweets = document["data"] if isinstance(document["data"], list) else [document["data"]]
-        users = (document.get("includes") or {}).get("users", [])
+        users = _users(document)
         return [
             {"data": t, "includes": {"users": [u for u in users if isinstance(t, dict) and u.get("id") == t.get(
                 "author_id")]}}
@@ -187,9 +216,7 @@ def _records(document: Any) -> list[Any]:
 def parse_social_bytes(data: bytes, *, options: ParseOptions, location: str) -> ParseResult:
     """A JSON or JSONL file of posts to events and rejects."""
     result = ParseResult()
-    for where, payload, record in iter_json_records(data, location=location, unwrap=_records, result=result):
-        try:
-            result.events.append(parse_social_record(record, options=options))
-        except RecordRejected as e:
-            result.reject_error(where, e, payload)
+    for where, payload, record in iter_json_records(data, location=location, unwrap=_records, result=result,
+                                                    options=options):
+        read_record(result, where, payload, lambda record=record: parse_social_record(record, options=options))
     return result
