@@ -11,6 +11,7 @@ import base64
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -106,6 +107,18 @@ def parse_classified(raw: bytes | None, *, topic: str, partition: int, offset: i
         return Parsed(topic, partition, offset, dead_letter(raw, stage="index", reason=f"invalid classified record: {_first_error(e)}", **where))
 
 
+def _redact_values(value: Any) -> Any:
+    """Every free-text string inside the metadata redacted (a chat's agent turns repeat the
+    customer's contacts); links stay as they are, their long ids are not phone numbers."""
+    if isinstance(value, str):
+        return value if value.startswith(("http://", "https://")) else redact(value).text
+    if isinstance(value, dict):
+        return {k: _redact_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_values(v) for v in value]
+    return value
+
+
 def classify_events(
     events: Sequence[FeedbackEvent],
     *,
@@ -118,8 +131,9 @@ def classify_events(
     ``produced_at`` holds the Kafka timestamps (epoch seconds) of the raw records, for the
     produce→classified latency in ``timings_ms``.
 
-    The result carries no raw text: the event's text and subject are replaced by their
-    redacted forms and ``original_text`` is dropped (it stays in the raw topic).
+    The result carries no raw text: the event's text, subject and metadata strings are
+    replaced by their redacted forms and ``original_text`` is dropped (it stays in the raw
+    topic).
     """
     if not events:
         return []
@@ -135,7 +149,8 @@ def classify_events(
         decision = route(channel=event.channel.value, classification=c, rules=routing)
         text = redact(event.text).text
         subject = redact(event.subject).text if event.subject else None
-        safe_event = event.model_copy(update={"text": text, "subject": subject, "original_text": None})
+        safe_event = event.model_copy(update={"text": text, "subject": subject, "original_text": None,
+                                              "metadata": _redact_values(event.metadata)})
         out.append(
             ClassifiedFeedback(
                 event=safe_event,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,9 +43,9 @@ def _with_prefixes(settings: Settings, prefix: str) -> Settings:
     )
 
 
-@pytest.fixture
-def isolated_settings(settings: Settings) -> Iterator[Settings]:
-    """The real stack under a random topic/index prefix; deletes what it created."""
+@contextmanager
+def isolated_stack(settings: Settings) -> Iterator[Settings]:
+    """The real stack under a random topic/index prefix; deletes what it created (any scope)."""
     from elasticsearch import Elasticsearch
     from kafka import KafkaAdminClient
 
@@ -68,6 +69,13 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
             es.indices.delete_index_template(name=t["name"])
     finally:
         es.close()
+
+
+@pytest.fixture
+def isolated_settings(settings: Settings) -> Iterator[Settings]:
+    """The real stack under a random topic/index prefix; deletes what it created."""
+    with isolated_stack(settings) as s:
+        yield s
 
 
 @pytest.fixture

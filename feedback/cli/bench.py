@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from elasticsearch import ApiError
 from rich.console import Console
 from rich.table import Table
 
@@ -75,8 +76,14 @@ def _first_seen(settings: Settings, ids: set[str], seen: dict[str, float]) -> No
     pending = sorted(ids - seen.keys())
     for start in range(0, len(pending), 1000):
         chunk = pending[start:start + 1000]
-        res = es.search(index=department_aliases(settings), size=len(chunk), source=False,
-                        query={"ids": {"values": chunk}}, ignore_unavailable=True)
+        try:
+            res = es.search(index=department_aliases(settings), size=len(chunk), source=False,
+                            query={"ids": {"values": chunk}}, ignore_unavailable=True)
+        except ApiError as e:
+            # The worker has just created the indexes and their shards are not started yet.
+            if e.meta.status != 503:
+                raise
+            return
         now = time.time()
         for h in res["hits"]["hits"]:
             seen.setdefault(h["_id"], now)

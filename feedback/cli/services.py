@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 import yaml
@@ -106,8 +107,25 @@ def config_show(
     """Print the effective settings (environment > .env > YAML > defaults), secrets masked."""
     settings = settings_from_context(ctx)
     data = settings.model_dump(mode="json")
-    data["effective"] = {"kafka_bootstrap": settings.kafka_bootstrap, "es_url": settings.es_url}
+    data["es"]["url"] = _mask_url(data["es"]["url"])
+    data["stream"]["alert_webhook"] = _mask_url(data["stream"]["alert_webhook"])
+    data["effective"] = {"kafka_bootstrap": settings.kafka_bootstrap, "es_url": _mask_url(settings.es_url)}
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
     else:
         print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+
+
+def _mask_url(url: str | None) -> str | None:
+    """A URL with the password of its user-info masked like the other secrets.
+
+    >>> _mask_url("https://elastic:hunter2@es.internal:9200")
+    'https://elastic:**********@es.internal:9200'
+    """
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:**********@{host}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Literal
 
@@ -125,7 +126,8 @@ def up(settings: Settings) -> UpReport:
 def down(settings: Settings) -> list[str]:
     """Stop what `up` started (by PID file, gracefully, then forcefully); returns what stopped."""
     stopped: list[str] = []
-    home = str(settings.services.home)
+    # With the separator: home /x/feedback must not claim the processes of /x/feedback-tests.
+    home = os.path.join(settings.services.home, "")
     timeout = settings.services.stop_timeout
     if settings.manages_es:
         es = LocalElasticsearch(settings)

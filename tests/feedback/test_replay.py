@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,14 @@ from feedback.cli.wiring import (
     load_routing_config,
     worker_environment,
 )
-from feedback.schema import utcnow
+from feedback.schema import Channel, FeedbackEvent, make_event_id, utcnow
 from feedback.settings import Settings
 from producers import ingest_paths
 from tests.stream.helpers import (
     id_counts,
     indexed_docs,
     log_tail,
+    produce_raw,
     start_worker,
     stop_worker,
     wait_for,
@@ -135,3 +138,105 @@ def test_killed_replay_resumes_with_no_duplicates(isolated_settings: Settings, t
     assert all(d["_index"].endswith("-v2") for d in docs)
     routing = load_routing_config(isolated_settings)
     assert {d["department"] for d in docs} <= {dep.name for dep in routing.departments}
+
+
+def _produce(settings: Settings, channel: str, texts: list[str]) -> list[str]:
+    events = [FeedbackEvent(id=make_event_id(channel, "tests", f"{channel}-{uuid.uuid4().hex[:8]}"), channel=Channel(channel),
+                            source="tests", external_id=f"x-{i}", received_at=utcnow(), text=t)
+              for i, t in enumerate(texts)]
+    produce_raw(settings, channel, [(e.id.encode(), e.model_dump_json().encode()) for e in events])
+    return [e.id for e in events]
+
+
+TEXTS = ["my parcel is two weeks late", "I was charged twice for one order", "the app crashes when I log in",
+         "great service, thank you", "please cancel my order", "the product broke after one day"]
+
+
+@pytest.fixture
+def three_batches(isolated_settings: Settings, tmp_path: Path) -> dict[str, Any]:
+    """Social events before ``mid``; social and chat events after it; all indexed into -v1."""
+    start = (utcnow() - timedelta(seconds=5)).isoformat()
+    early = _produce(isolated_settings, "social", TEXTS)
+    time.sleep(2)  # Kafka timestamps are in ms: keep the batches apart
+    mid = utcnow().isoformat()
+    time.sleep(1)
+    late_social = _produce(isolated_settings, "social", TEXTS[:4])
+    late_chat = _produce(isolated_settings, "chat", TEXTS[2:])
+    ids = early + late_social + late_chat
+    worker = start_worker(isolated_settings, tmp_path, "--idle", "10", "--timeout", "400")
+    try:
+        wait_for(lambda: set(ids) <= {d["_id"] for d in indexed_docs(isolated_settings, department_aliases(isolated_settings))},
+                 timeout=400, what=f"indexing\n{log_tail(tmp_path)}")
+    finally:
+        stop_worker(worker)
+    return {"start": start, "mid": mid, "early": early, "late_social": late_social, "late_chat": late_chat, "ids": ids}
+
+
+def test_replay_of_a_range_and_a_channel_carries_every_other_document_into_the_new_version(
+    isolated_settings: Settings, three_batches: dict[str, Any]
+) -> None:
+    b = three_batches
+    report = _replay(isolated_settings, "--from", b["mid"], "--channel", "social")
+    assert report["read"] == len(b["late_social"])  # neither the early events nor the chat channel
+    assert report["copied_unchanged"] == len(b["early"]) + len(b["late_chat"])
+    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
+    assert all(d["_index"].endswith("-v2") for d in docs)
+    counts = id_counts(docs)
+    assert set(counts) == set(b["ids"]) and all(n == 1 for n in counts.values())
+    replayed = {d["_id"]: d["classified_at"] for d in docs}
+    # The carried documents are the -v1 ones, untouched; the replayed ones were classified again.
+    v1 = {d["_id"]: d["classified_at"] for d in indexed_docs(isolated_settings, ",".join(
+        f"{isolated_settings.es.index_prefix}-{dep.index}-v1" for dep in load_routing_config(isolated_settings).departments))}
+    assert all(replayed[i] == v1[i] for i in b["early"] + b["late_chat"])
+    assert all(replayed[i] > v1[i] for i in b["late_social"])
+
+    second = _replay(isolated_settings, "--from", b["start"], "--channel", "chat")
+    assert second["read"] == len(b["late_chat"]) and second["copied_unchanged"] == len(b["early"] + b["late_social"])
+    assert all(v.endswith("-v3") for v in second["targets"].values())
+
+
+def test_into_live_rewrites_the_live_indexes_in_place(isolated_settings: Settings, three_batches: dict[str, Any]) -> None:
+    b = three_batches
+    aliases = department_aliases(isolated_settings)
+    lost = indexed_docs(isolated_settings, aliases)[0]
+    es = Elasticsearch(isolated_settings.es_url)
+    try:
+        es.delete(index=lost["_index"], id=lost["_id"], refresh=True)  # an outage lost this document
+    finally:
+        es.close()
+    before = _aliases(isolated_settings)
+    report = _replay(isolated_settings, "--from", b["start"], "--into-live")
+    assert report["mode"] == "live" and report["read"] == len(b["ids"])
+    assert report["targets"] == report["previous"]
+    assert _aliases(isolated_settings) == before  # no new version, no switch
+    docs = indexed_docs(isolated_settings, aliases)
+    assert all(d["_index"].endswith("-v1") for d in docs)
+    counts = id_counts(docs)
+    assert set(counts) == set(b["ids"]) and all(n == 1 for n in counts.values())
+    [back] = [d for d in docs if d["_id"] == lost["_id"]]
+    assert back["_index"] == lost["_index"]
+
+
+def test_counts_that_do_not_check_out_leave_the_aliases_alone(
+    isolated_settings: Settings, three_batches: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from feedback.cli import app
+    from feedback.cli.wiring import EsIndexSide
+
+    # A fault in the carry-over (wrapping the real index side): documents outside the range
+    # are not copied, so the new version holds fewer documents than the live one.
+    monkeypatch.setattr(EsIndexSide, "copy_missing", lambda self, previous, targets: 0)
+    for key, value in worker_environment(isolated_settings).items():
+        if key.startswith("FEEDBACK_"):
+            monkeypatch.setenv(key, value)
+    before = _aliases(isolated_settings)
+    result = CliRunner().invoke(app, ["replay", "--from", three_batches["mid"], "--json"])
+    assert result.exit_code == 1
+    assert "counts do not check out" in str(result.exception) + result.output
+    assert "aliases NOT switched" in str(result.exception) + result.output
+    assert _aliases(isolated_settings) == before
+    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
+    assert set(id_counts(docs)) == set(three_batches["ids"])
+    assert all(d["_index"].endswith("-v1") for d in docs)

@@ -1,7 +1,8 @@
 """The web page in real headless Chromium (Debian's chromium + chromedriver, via Selenium)
 against the running API (uvicorn), the real Elasticsearch and the real alerts topic.
 
-Saves ``test-artifacts/web_page.png`` and copies it to ``docs/screenshot.png``.
+Saves ``test-artifacts/web_page.png`` (git-ignored); the README picture ``docs/screenshot.png``
+is refreshed on purpose, by copying that file, never by the test.
 """
 
 from __future__ import annotations
@@ -150,5 +151,3 @@ def test_search_filter_chart_and_alerts_in_chromium(served, browser) -> None:  #
     browser.execute_script("window.scrollTo(0, 0)")
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
-    (REPO / "docs").mkdir(exist_ok=True)
-    shutil.copyfile(shot, REPO / "docs" / "screenshot.png")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from producers import ParseOptions, parse_bytes, parse_path
@@ -23,7 +25,12 @@ def test_play_rows_carry_rating_version_device_and_review_id() -> None:
     first = result.events[0]
     assert first.source == "com.acme.shop"
     assert first.external_id == "gp:AOqpTO000000"
-    assert first.rating is not None and 1 <= first.rating <= 5
+    # The rating of every event is its row's "Star Rating" (the schema alone would accept any 1-5).
+    rows = list(csv.DictReader(io.StringIO(
+        (SAMPLES / "app_review" / "reviews_com.acme.shop_202611.csv").read_bytes().decode("utf-16"))))
+    stars = {r["Review Link"].split("reviewId=", 1)[1]: int(r["Star Rating"]) for r in rows}
+    assert [e.rating for e in result.events] == [stars[e.external_id] for e in result.events]
+    assert len({e.rating for e in result.events}) >= 3
     assert first.metadata["app_version"] == "4.0.0"
     assert first.metadata["device"] == "a52q"
     assert first.metadata["developer_reply"] == "Thanks for the feedback!"

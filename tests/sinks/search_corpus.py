@@ -18,12 +18,12 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
+from classifiers import datasets_dir
 from feedback.schema import ClassifiedFeedback, FeedbackEvent, Label, make_event_id
 from feedback.settings import EsSettings, Settings
 from feedback.text import normalise
 from sinks import IndexWriter, alias_name, ensure_department_indexes, template_name
 
-DATASETS = Path("/work/shared/datasets")
 LOCAL = Path(__file__).resolve().parents[2] / "samples"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 STEP = timedelta(minutes=37)
@@ -43,7 +43,7 @@ _MUST = {"lost luggage", "bag", "سرد", "پیک", "کیفیت"}
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    path = DATASETS / name / "dev.csv"
+    path = datasets_dir() / name / "dev.csv"
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 

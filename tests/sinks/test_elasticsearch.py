@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -264,3 +265,85 @@ def test_elasticsearch_down_while_events_flow_then_back_every_event_indexed_once
     assert _count(es, f"{prefix}-billing") == 100
     ids = [h["_id"] for h in es.search(index=f"{prefix}-billing", size=200)["hits"]["hits"]]
     assert sorted(ids) == sorted(r.event.id for b in batches for r in b)
+
+
+def test_a_concurrent_reader_sees_the_old_or_the_new_versions_never_a_mix(
+    es: Elasticsearch, prefix: str, settings: Settings
+) -> None:
+    """The atomic switch observed by the real node's readers, not by counting client calls."""
+    import threading
+
+    depts = ["billing", "logistics"]
+    ensure_department_indexes(es, prefix=prefix, departments=depts)
+    writer = IndexWriter(settings.es_url, settings=settings.es, client=es, backoff=FAST)
+    writer.write([make_record(n) for n in range(3)], index_for=lambda r: f"{prefix}-billing", refresh=True)
+    writer.write([make_record(n) for n in range(3, 5)], index_for=lambda r: f"{prefix}-logistics", refresh=True)
+    new = create_next_versions(es, prefix=prefix, departments=depts)
+    writer.write([make_record(n) for n in range(10, 17)], index_for=lambda r: new["billing"], refresh=True)
+    writer.write([make_record(n) for n in range(17, 28)], index_for=lambda r: new["logistics"], refresh=True)
+    aliases = f"{prefix}-billing,{prefix}-logistics"
+    # old: 3 + 2 = 5; new: 7 + 11 = 18; one alias moved without the other: 3 + 11 or 7 + 2;
+    # an alias on both versions: more; an alias on none: fewer.
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        reader = Elasticsearch(settings.es_url)
+        try:
+            while not stop.is_set():
+                try:
+                    seen.append(int(reader.count(index=aliases, ignore_unavailable=False)["count"]))
+                except Exception as e:  # an alias that points nowhere for a moment is a failure too
+                    seen.append(repr(e))
+        finally:
+            reader.close()
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        time.sleep(0.5)
+        switch_aliases(es, prefix=prefix, targets=new)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(10)
+    # Both states were read (the readers ran across the switch), and nothing else ever was.
+    assert set(seen) == {5, 18}, sorted({str(s) for s in seen})
+
+
+@pytest.mark.restarts_services
+def test_sync_writer_waits_while_the_node_is_stopped_and_indexes_everything_once_when_it_is_back(
+    es: Elasticsearch, prefix: str, settings: Settings
+) -> None:
+    """A real outage: the local node is stopped (its process ends), then started again."""
+    import threading
+
+    from feedback.services.elasticsearch import LocalElasticsearch
+    from feedback.services.process import stop_pid
+
+    if not settings.manages_es:
+        pytest.skip("Elasticsearch is external (FEEDBACK_ES_URL); the test only stops the local node")
+    ensure_department_indexes(es, prefix=prefix, departments=["billing"])
+    node = LocalElasticsearch(settings)
+    records = [make_record(n) for n in range(50)]
+    writer = IndexWriter(settings.es_url, settings=settings.es, backoff=Backoff(initial=0.2, cap=2.0))
+    writer.write(records[:10], index_for=lambda r: f"{prefix}-billing", refresh=True)
+    result: list[Any] = []
+    try:
+        assert stop_pid(node.pid_file, marker=str(settings.services.home), timeout=60, name="Elasticsearch")
+        pending = threading.Thread(
+            target=lambda: result.append(writer.write(records, index_for=lambda r: f"{prefix}-billing", refresh=True)))
+        pending.start()
+        time.sleep(8)
+        assert pending.is_alive() and not result, f"the writer returned while the node was down: {result}"
+    finally:
+        if not node.ready():
+            node.start()
+    pending.join(180)
+    assert result == [[]], result
+    es.cluster.health(wait_for_status="yellow", timeout="60s")
+    assert _count(es, f"{prefix}-billing") == 50
+    ids = {h["_id"] for h in es.search(index=f"{prefix}-billing", size=100)["hits"]["hits"]}
+    assert ids == {r.event.id for r in records}
