@@ -195,6 +195,7 @@ class TransformersEncoder:
         self._lock = threading.Lock()
 
     def _onnx_session(self, model: Any, *, home: Path | None, threads: int) -> Any:
+        import onnx
         import onnxruntime as ort
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -239,7 +240,9 @@ class TransformersEncoder:
             fused = out_dir / "model.fused.onnx"
             optimizer.optimize_model(str(fp32), model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(str(fused))
             tmp = out_dir / "model.int8.onnx.tmp"
-            quantize_dynamic(str(fused), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            # The fused graph has contrib ops shape inference cannot type: say their tensors are float.
+            quantize_dynamic(str(fused), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             tmp.replace(quant)
         opts = ort.SessionOptions()
         if threads:

@@ -202,7 +202,7 @@ def evaluate(
         runtimes[name] = RuntimeScore(metrics=m, macro_f1_loss=model_metrics.macro_f1 - m.macro_f1,
                                       label_agreement=float(np.mean([a == b for a, b in zip(pred, model_pred)])))
     languages: list[LanguageTopicReport] = []
-    if routing is not None and task == "topic" and test.languages is not None and set(labels) <= set(head.labels):
+    if routing is not None and task == "topic" and test.languages is not None and set(head.labels) <= set(routing[0]):
         departments, triage, threshold = routing
         languages = topic_report(head, x_test, test.texts, test.labels, test.languages,
                                  departments=departments, triage=triage, threshold=threshold)

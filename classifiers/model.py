@@ -53,7 +53,7 @@ class FeedbackClassifier:
         *,
         sentiment: HybridHead | LinearHead,
         topic: HybridHead | LinearHead,
-        topic_min_confidence: float = 0.35,
+        topic_min_confidence: float = 0.5,
         topic_secondary_min: float = 0.2,
         batch_size: int = 32,
         topic_encoder: Encoder | None = None,

@@ -145,7 +145,7 @@ class ClassifierSettings(_Section):
         default=2048, ge=64, description="padded tokens per encoder forward pass (texts are sorted by length first)"
     )
     topic_min_confidence: float = Field(
-        default=0.35, ge=0.0, le=1.0,
+        default=0.5, ge=0.0, le=1.0,
         description="calibrated topic score below which the topic becomes 'other' (and the item goes to triage)",
     )
     topic_secondary_min: float = Field(

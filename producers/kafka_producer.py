@@ -8,6 +8,7 @@ record counts as sent only when its future succeeded after :meth:`flush`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -90,7 +91,10 @@ class EventProducer:
         self.close()
 
     def close(self) -> None:
-        self._producer.close(timeout=10)
+        try:
+            self._producer.close(timeout=10)
+        except KafkaError as e:  # every delivery was already reported by _send_all
+            log.warning("closing the Kafka producer: %s", e)
 
     def _check_topic(self, topic: str) -> None:
         # kafka-python 3.0.12 does not pass allow_auto_create_topics on to its metadata
@@ -126,10 +130,7 @@ class EventProducer:
                 ) from e
             except KafkaError as e:
                 futures.append((key, None, f"{type(e).__name__}: {e}"))
-        try:
-            self._producer.flush(timeout=self._flush_timeout)
-        except KafkaTimeoutError as e:
-            log.error("flush timed out topic=%s records=%d: %s", topic, len(records), e)
+        self._flush(topic, len(records))
         deliveries: list[Delivery] = []
         for key, future, send_error in futures:
             if future is None:
@@ -144,6 +145,27 @@ class EventProducer:
         if failed:
             log.error("produce failed topic=%s failed=%d of=%d", topic, failed, len(deliveries))
         return deliveries
+
+    def _flush(self, topic: str, count: int) -> None:
+        """Wait until every record sent so far is acknowledged or failed (or the flush timeout).
+
+        When the broker refuses a batch as too large, kafka-python splits it and queues the
+        parts again, and its flush() then raises ``UnknownError('Future not done')`` for the
+        batch it was waiting on; the records are still in flight, so flush again.
+        """
+        deadline = time.monotonic() + self._flush_timeout
+        while True:
+            try:
+                self._producer.flush(timeout=max(0.1, deadline - time.monotonic()))
+                return
+            except KafkaTimeoutError as e:
+                log.error("flush timed out topic=%s records=%d: %s", topic, count, e)
+                return
+            except KafkaError as e:
+                if time.monotonic() >= deadline:
+                    log.error("flush gave up topic=%s records=%d: %s", topic, count, e)
+                    return
+                log.info("flush again topic=%s (a refused batch was split and re-sent): %s", topic, e)
 
     def send_events(self, events: Sequence[FeedbackEvent], *, topic: str) -> list[Delivery]:
         """Send events (key = event id), wait for the acknowledgements, one Delivery each."""

@@ -63,7 +63,11 @@ def test_classify_json(tmp_path: Path) -> None:
     doc = json.loads(res.stdout)
     assert doc["language"] == "fa"
     assert doc["sentiment"]["label"] == "negative"
-    assert doc["urgency"] in {"normal", "high"}
+    # "never again" (cancellation, 1 point) + a strongly negative text (1 point) = high
+    assert doc["sentiment"]["score"] >= 0.8
+    assert doc["urgency"] == "high" and set(doc["urgency_reasons"]) == {"cancellation", "strong_negative"}
+    assert doc["runtime"] in {"bf16", "onnx-int8", "fp32"}
+    assert doc["topics"][0]["label"] == "delivery_shipping"
     assert doc["model_version"].startswith("multilingual-e5-small+lora-")
 
 
@@ -79,10 +83,13 @@ def test_train_then_classify_with_the_trained_head(tmp_path: Path, datasets: Pat
     assert doc["n_train"] == 400 and {"SHIPPING", "DELIVERY", "ACCOUNT"} <= set(doc["labels"])
     assert (heads / "topic.npz").is_file() and (heads / "sentiment.json").is_file()
     # min confidence 0: this checks which head answers, not the `other` threshold.
-    res = _feedback("classify", "how long does the delivery take to arrive?", "--json",
+    texts = {"how long does the delivery take to arrive?": "DELIVERY",
+             "I need to change the shipping address of my order": "SHIPPING",
+             "I can't log in to my account, I forgot the password": "ACCOUNT"}
+    res = _feedback("classify", *texts, "--json",
                     env={**env, "FEEDBACK_CLASSIFIER_MODEL_DIR": str(heads), "FEEDBACK_CLASSIFIER_TOPIC_MIN_CONFIDENCE": "0"})
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["topic"]["label"] in {"SHIPPING", "DELIVERY"}
+    assert [d["topic"]["label"] for d in json.loads(res.stdout)] == list(texts.values())
 
 
 @pytest.mark.slow

@@ -44,7 +44,8 @@ def test_classify_batch_on_real_sentences(classifier: FeedbackClassifier) -> Non
         assert got.language == language, text
         if topic is not None:
             assert got.topic.label == topic, text
-        assert 0.0 <= got.sentiment.score <= 1.0
+        # clear cases: the winning class holds most of the probability (a flat or broken head does not)
+        assert got.sentiment.score > 0.6, text
 
 
 def test_urgency_and_language_edge_cases(classifier: FeedbackClassifier) -> None:

@@ -34,7 +34,8 @@ CASES = [
     ("عالی بود، حتما دوباره سفارش میدم", "praise"),
     ("لطفا امکان پرداخت در محل هم اضافه کنید", "feature_request"),
     ("یکی از نوشابه‌ها رو نفرستاده بودن و سفارش ناقص بود", "orders_cancellation"),
-    ("نسبت به کیفیتش خیلی گرونه، ارزش این قیمت رو نداره", "billing_payment"),
+    ("قیمتش خیلی گرونه، ارزش این پول رو نداره", "billing_payment"),
+    ("پول از حسابم کم شد ولی کیف پولم شارژ نشد", "billing_payment"),
     ("نمی‌تونم وارد حساب کاربریم بشم، رمز عبور رو فراموش کردم", "account"),
     ("برنامه بعد از آپدیت مدام بسته میشه و نمیشه سفارش داد", "app_bug"),
     ("با پشتیبانی تماس گرفتم ولی هیچ کس جواب نداد و برخوردشون بد بود", "customer_service"),
@@ -42,7 +43,12 @@ CASES = [
 
 # Dev split of the annotated topic data (classifiers/topic_annotations/dev.csv), shipped
 # artifacts: a floor a few points under what the shipped model measures (docs/classifiers.md).
-FLOORS = {"en": {"accuracy": 0.0, "macro_f1": 0.0}, "fa": {"accuracy": 0.0, "macro_f1": 0.0}}
+# Measured (bf16): en accuracy 0.832, macro-F1 0.713, routing precision 0.887 at coverage 0.887;
+# fa 0.790, 0.697, 0.823 at 0.820 (threshold 0.5).
+FLOORS = {
+    "en": {"accuracy": 0.80, "macro_f1": 0.68, "precision": 0.85, "coverage": 0.85},
+    "fa": {"accuracy": 0.76, "macro_f1": 0.66, "precision": 0.79, "coverage": 0.78},
+}
 
 
 def test_every_topic_in_both_languages(classifier: FeedbackClassifier) -> None:

@@ -8,8 +8,7 @@ import sys
 from collections import defaultdict
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from feedback.settings import Settings
 
@@ -20,56 +19,38 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "feedback", *args], capture_output=True, text=True, timeout=300)
 
 
-def test_hundred_keyed_messages_come_back_in_order_per_key(isolated_settings: Settings) -> None:
-    topic = isolated_settings.kafka.raw_topic("email")
-    producer = KafkaProducer(bootstrap_servers=isolated_settings.kafka_bootstrap, acks="all")
-    sent: dict[str, list[int]] = defaultdict(list)
-    for i in range(100):
-        key = f"key-{i % 7}"
-        producer.send(topic, key=key.encode(), value=json.dumps({"seq": i}).encode())
-        sent[key].append(i)
-    producer.flush()
-    producer.close()
+def test_events_sent_by_the_producer_come_back_whole_in_send_order_per_partition(isolated_settings: Settings) -> None:
+    # Through the project's own EventProducer (acks=all, idempotent, gzip), not the bare client.
+    from datetime import UTC, datetime, timedelta
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=isolated_settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
-    )
-    partitions = consumer.partitions_for_topic(topic)
-    assert partitions is not None and len(partitions) == isolated_settings.kafka.raw_partitions
-    consumer.assign([TopicPartition(topic, p) for p in partitions])
-    received: dict[str, list[int]] = defaultdict(list)
-    count = 0
+    from feedback.schema import FeedbackEvent, make_event_id
+    from producers.kafka_producer import EventProducer
+
+    topic = isolated_settings.kafka.raw_topic("email")
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    events = [FeedbackEvent(id=make_event_id("email", "stack", f"m{i}"), channel="email", source="stack",  # type: ignore[arg-type]
+                            external_id=f"m{i}", received_at=t0 + timedelta(seconds=i), text=f"parcel {i} arrived late")
+              for i in range(100)]
+    with EventProducer(isolated_settings) as producer:
+        deliveries = producer.send_events(events, topic=topic)
+    assert all(d.ok for d in deliveries) and [d.key for d in deliveries] == [e.id for e in events]
+    assert {d.partition for d in deliveries} == set(range(isolated_settings.kafka.raw_partitions))
+
+    consumer = KafkaConsumer(bootstrap_servers=isolated_settings.kafka_bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=10_000)
+    consumer.assign([TopicPartition(topic, p) for p in range(isolated_settings.kafka.raw_partitions)])
+    received: dict[int, list[str]] = defaultdict(list)
     for msg in consumer:
-        received[msg.key.decode()].append(json.loads(msg.value)["seq"])
-        count += 1
-        if count == 100:
+        event = FeedbackEvent.model_validate_json(msg.value)
+        assert msg.key.decode() == event.id
+        received[msg.partition].append(event.id)
+        if sum(map(len, received.values())) == 100:
             break
     consumer.close()
-    assert count == 100
-    assert received == sent  # every key's messages, in the order they were sent
-
-
-def test_bulk_index_hundred_documents_and_find_them(settings: Settings, unique: str) -> None:
-    es = Elasticsearch(settings.es_url)
-    index = f"t{unique}-stack"
-    try:
-        actions = (
-            {"_index": index, "_id": f"doc-{i}", "_source": {"n": i, "text": f"parcel {i} arrived late"}}
-            for i in range(100)
-        )
-        ok, errors = helpers.bulk(es, actions, refresh="wait_for")
-        assert ok == 100 and errors == []
-        assert es.count(index=index)["count"] == 100
-        hits = es.search(index=index, query={"match": {"text": "late"}}, size=0)
-        assert hits["hits"]["total"]["value"] == 100
-        one = es.search(index=index, query={"term": {"n": 42}})
-        assert [h["_id"] for h in one["hits"]["hits"]] == ["doc-42"]
-    finally:
-        es.options(ignore_status=404).indices.delete(index=index)
-        es.close()
+    sent: dict[int, list[str]] = defaultdict(list)
+    for d in deliveries:
+        sent[d.partition].append(d.key)  # type: ignore[index]
+    assert received == sent  # every event once, in the order sent, on the partition Kafka acknowledged
 
 
 def test_status_json_says_up(settings: Settings) -> None:
@@ -81,6 +62,7 @@ def test_status_json_says_up(settings: Settings) -> None:
     assert st["elasticsearch"]["state"] == "up"
     assert st["elasticsearch"]["endpoint"] == settings.es_url
     assert st["elasticsearch"]["version"]
+    assert st["classifier"]["runtime"] in {"bf16", "onnx-int8", "fp32"} and st["classifier"]["requested"] == "auto"
 
 
 def test_architecture_topics_exist_with_partitions(settings: Settings) -> None:

@@ -105,12 +105,6 @@ def test_events_kafka_refuses_are_reported_and_kept_not_dropped(ingest_settings:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="producers/ bug (owned elsewhere): when the broker refuses a batch (MESSAGE_TOO_LARGE), kafka-python's "
-           "flush() raises UnknownError('Future not done') out of EventProducer._send_all and close(), so ingest "
-           "crashes instead of reporting and keeping the events",
-)
 def test_records_over_the_brokers_max_message_bytes_are_reported_and_kept(
     ingest_settings: Settings, tmp_path: Path
 ) -> None:

@@ -92,7 +92,8 @@ def test_every_event_is_indexed_once_in_the_department_its_rules_give(isolated_s
     counts = id_counts(docs)
     dead = _dead_ids(isolated_settings)
     assert all(n == 1 for n in counts.values()), [i for i, n in counts.items() if n > 1]
-    assert set(counts) | dead == set(ids) and not (set(counts) & dead)
+    # every ingested event is valid (rejects never became events): all indexed, none dead-lettered
+    assert set(counts) == set(ids) and not dead, sorted(dead)[:5]
     routing = load_routing_config(isolated_settings)
     prefix = isolated_settings.es.index_prefix
     routed: Counter[str] = Counter()
@@ -166,7 +167,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(isolated_settings: Se
     counts = id_counts(indexed_docs(isolated_settings, aliases))
     dead = _dead_ids(isolated_settings)
     assert all(n == 1 for n in counts.values())
-    assert set(counts) | dead == set(ids)
+    assert set(counts) == set(ids) and not dead, sorted(dead)[:5]  # valid events: none may be dead-lettered
 
 
 def test_two_workers_share_the_partitions(isolated_settings: Settings, tmp_path: Path) -> None:
@@ -190,7 +191,7 @@ def test_two_workers_share_the_partitions(isolated_settings: Settings, tmp_path:
             stop_worker(w)
     counts = id_counts(indexed_docs(isolated_settings, department_aliases(isolated_settings)))
     assert all(n == 1 for n in counts.values())
-    assert set(counts) | _dead_ids(isolated_settings) == set(ids)
+    assert set(counts) == set(ids) and not _dead_ids(isolated_settings)
 
 
 def test_a_spike_in_one_topic_raises_one_alert(isolated_settings: Settings, tmp_path: Path) -> None:
@@ -208,8 +209,9 @@ def test_a_spike_in_one_topic_raises_one_alert(isolated_settings: Settings, tmp_
         stop_worker(worker)
     raised = alerts(isolated_settings)
     docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
-    top_topic = id_counts([{"_id": d["topic"]["label"]} for d in docs]).most_common(1)[0][0]
-    assert [a.topic for a in raised] == [top_topic], raised
+    # 30 late deliveries: the model must call them delivery_shipping, and that topic alone spikes
+    assert {d["topic"]["label"] for d in docs} == {"delivery_shipping"}
+    assert [a.topic for a in raised] == ["delivery_shipping"], raised
     assert raised[0].count >= 10 and raised[0].window_seconds == 300
 
 
@@ -241,5 +243,5 @@ def test_elasticsearch_outage_while_events_flow_indexes_everything_once(isolated
     counts = id_counts(indexed_docs(isolated_settings, aliases))
     assert all(n == 1 for n in counts.values())
     dead = _dead_ids(isolated_settings)
-    assert set(counts) | dead == set(ids)
-    assert not dead & set(second), "events met the outage and were dead-lettered instead of waiting"
+    assert set(counts) == set(ids)
+    assert not dead, "events met the outage and were dead-lettered instead of waiting"

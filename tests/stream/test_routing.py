@@ -58,7 +58,7 @@ def test_negative_urgent_social_post_is_escalated_before_its_topic(default: Rout
 
 def test_low_confidence_topic_goes_to_triage_and_the_bound_is_exclusive(default: RoutingConfig) -> None:
     assert route(channel="chat", classification=classification(score=0.2), rules=default).rule == "rule:low-confidence-topic"
-    assert route(channel="chat", classification=classification(score=0.35), rules=default).department == "billing"
+    assert route(channel="chat", classification=classification(score=0.5), rules=default).department == "billing"
 
 
 def test_first_matching_rule_wins_then_topic_map_then_default(tmp_path: Path) -> None:
