@@ -11,7 +11,7 @@ from stream.routing import (
     load_routing,
     route,
 )
-from stream.trends import SpikeTest, SpikeVerdict, poisson_sf, window_start
+from stream.trends import ShareSpike, ShareSpikeTest, ShareVerdict, binom_sf, share_spikes, window_start
 
 __all__ = [
     "Department",
@@ -21,8 +21,10 @@ __all__ = [
     "RoutingDecision",
     "Rule",
     "RuleCondition",
-    "SpikeTest",
-    "SpikeVerdict",
+    "ShareSpike",
+    "ShareSpikeTest",
+    "ShareVerdict",
+    "binom_sf",
     "classify_events",
     "dead_letter",
     "iban_valid",
@@ -31,8 +33,8 @@ __all__ = [
     "luhn_valid",
     "parse_classified",
     "parse_event",
-    "poisson_sf",
     "redact",
     "route",
+    "share_spikes",
     "window_start",
 ]

@@ -1,11 +1,13 @@
-"""`feedback worker`: one Faust worker process (classify, route, index, trends, alerts)."""
+"""`feedback worker`: one Faust worker process (classify, route, index, spike alerts)."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
 from feedback.cli.app import app, settings_from_context
-from feedback.cli.wiring import build_pipeline
+from feedback.cli.wiring import build_pipeline, worker_environment
 
 __all__: list[str] = []
 
@@ -17,14 +19,30 @@ def worker_command(
     timeout: float | None = typer.Option(None, "--timeout", help="Stop after this many seconds."),
     idle: float | None = typer.Option(None, "--idle", help="Stop after this many seconds without a batch (once one was seen)."),
     loglevel: str = typer.Option("WARNING", "--loglevel", help="Faust's log level."),
+    supervise: bool = typer.Option(False, "--supervise", help="Run the worker as a child and restart it when it "
+                                   "exits non-zero (stall, crash, kill), with capped backoff."),
+    backoff_cap: float = typer.Option(60.0, "--backoff-cap", help="With --supervise: longest wait between restarts, s."),
+    max_restarts: int | None = typer.Option(None, "--max-restarts", help="With --supervise: give up after this many."),
 ) -> None:
     """Run one pipeline worker; several can run at once and share the partitions.
 
-    SIGTERM stops it cleanly: the batch in hand is finished and acknowledged first.
+    SIGTERM stops it cleanly: the batch in hand is finished and acknowledged first. When
+    an input partition has lag and no progress for stream.stall_timeout seconds, the
+    worker logs why and exits with code 3; --supervise (or compose's restart policy)
+    starts it again.
     """
+    settings = settings_from_context(ctx)
+    if supervise:
+        from feedback.supervisor import RestartPolicy, supervise as run_supervised
+
+        args = [a for a in sys.argv[1:] if a != "--supervise"]
+        code = run_supervised([sys.executable, "-m", "feedback", *args],
+                              policy=RestartPolicy(cap=backoff_cap, max_restarts=max_restarts),
+                              env=worker_environment(settings))
+        sys.exit(code)
+
     from stream.worker import StopConditions, run_worker
 
-    settings = settings_from_context(ctx)
     faust_app, counters = build_pipeline(settings)
     run_worker(faust_app, counters, stop=StopConditions(max_events=max_events, timeout=timeout, idle=idle),
-               loglevel=loglevel)
+               loglevel=loglevel, metrics_address=(settings.stream.metrics_host, settings.stream.metrics_port))
