@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faust
 
@@ -31,8 +31,25 @@ __all__ = ["agent_stacks", "install_watchdog"]
 log = logging.getLogger(__name__)
 
 
+def _await_chain(coro: Any) -> list[str]:
+    """The frames of a coroutine and of everything it awaits, outermost first."""
+    frames: list[str] = []
+    while coro is not None and len(frames) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})")
+        nxt = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if isinstance(nxt, asyncio.Task):
+            nxt = nxt.get_coro()  # an awaited task: follow into its coroutine
+        elif isinstance(nxt, asyncio.Future):
+            frames.append("a future")
+            break
+        coro = nxt
+    return frames
+
+
 def agent_stacks(app: faust.App) -> dict[str, str]:
-    """The innermost frames of each agent's task: where it waits right now."""
+    """Where each agent's task waits right now: the innermost frames of its await chain."""
     out: dict[str, str] = {}
     for agent in app.agents.values():
         name = agent.name.rsplit(".", 1)[-1]
@@ -40,11 +57,11 @@ def agent_stacks(app: faust.App) -> dict[str, str]:
             task = getattr(actor, "actor_task", None)
             if task is None:
                 continue
-            frames = task.get_stack()
-            out[name] = " <- ".join(
-                f"{f.f_code.co_name} ({os.path.basename(f.f_code.co_filename)}:{f.f_lineno})"
-                for f in reversed(frames[-3:])
-            ) or ("done" if task.done() else "not started")
+            if task.done():
+                out[name] = "task finished"
+                continue
+            chain = _await_chain(task.get_coro())
+            out[name] = " -> ".join(chain[-4:]) or "not started"
     return out
 
 
@@ -106,10 +123,11 @@ def install_watchdog(app: faust.App, settings: Settings, *, counters: PipelineCo
     @app.timer(interval=interval)
     async def watchdog() -> None:
         now = time.monotonic()
+
         try:
             now_states = await states()
         except Exception as e:  # the broker may be restarting: no judgement without a look
-            log.info("watchdog could not read offsets (%s: %s); the stall clock restarts", type(e).__name__, e)
+            log.warning("watchdog could not read offsets (%s: %s); the stall clock restarts", type(e).__name__, e)
             tracker.restart_clock(now)
             return
         for s in now_states:

@@ -70,17 +70,23 @@ def _events(n: int) -> list[FeedbackEvent]:
             for i in range(n)]
 
 
+def _produce(settings: Settings, events: list[FeedbackEvent]) -> None:
+    produce_raw(settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
+
+
 @pytest.mark.integration
 def test_a_stalled_worker_logs_the_partition_and_exits_3(isolated_settings: Settings, tmp_path: Path) -> None:
-    events = _events(40)
-    produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
-    # Fault injection: after one batch the raw partitions are paused, so records wait
-    # behind a committed offset that never moves — what the recovery bug did.
+    # Fault injection: after one batch the raw partitions are paused, so the records
+    # produced after that wait behind a committed offset that never moves — what the
+    # recovery bug did to the records it dropped.
     worker = start_worker(isolated_settings, tmp_path, "--timeout", "300", FEEDBACK_STREAM_BATCH_SIZE="4",
                           FEEDBACK_STREAM_FAULT_PAUSE_AFTER="1", FEEDBACK_STREAM_STALL_TIMEOUT="10",
                           FEEDBACK_STREAM_METRICS_PORT="0")
+    _produce(isolated_settings, _events(4))
+    wait_for(lambda: "fault injection: pausing" in log_tail(tmp_path), timeout=240, what="the pause")
+    _produce(isolated_settings, _events(20))
     try:
-        code = worker.wait(timeout=240)
+        code = worker.wait(timeout=120)
     except subprocess.TimeoutExpired:
         stop_worker(worker)
         raise AssertionError(f"the stalled worker did not exit\n{log_tail(tmp_path)}") from None
@@ -93,14 +99,17 @@ def test_a_stalled_worker_logs_the_partition_and_exits_3(isolated_settings: Sett
 def test_the_supervisor_restarts_a_stalled_worker_until_everything_is_indexed(
     isolated_settings: Settings, tmp_path: Path
 ) -> None:
-    events = _events(48)
-    produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
+    first, events = _events(8), _events(40)
     worker = start_worker(isolated_settings, tmp_path, "--supervise", "--backoff-cap", "2", "--idle", "20",
-                          "--timeout", "400", FEEDBACK_STREAM_BATCH_SIZE="8", FEEDBACK_STREAM_FAULT_PAUSE_AFTER="3",
+                          "--timeout", "400", FEEDBACK_STREAM_BATCH_SIZE="8", FEEDBACK_STREAM_FAULT_PAUSE_AFTER="1",
                           FEEDBACK_STREAM_STALL_TIMEOUT="10", FEEDBACK_STREAM_SESSION_TIMEOUT="10",
                           FEEDBACK_STREAM_METRICS_PORT="0")
     aliases = department_aliases(isolated_settings)
     try:
+        _produce(isolated_settings, first)
+        wait_for(lambda: "fault injection: pausing" in log_tail(tmp_path), timeout=240, what="the pause")
+        _produce(isolated_settings, events)
+        events += first
         wait_for(lambda: len(indexed_docs(isolated_settings, aliases)) >= len(events), timeout=400,
                  what=f"all events through restarts\n{log_tail(tmp_path, lines=60)}")
         code = worker.wait(timeout=120)
