@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
@@ -12,10 +13,15 @@ from rich.table import Table
 from feedback.cli.app import app, config_app, settings_from_context
 from feedback.errors import ServiceError
 from feedback.services import StackStatus, down, status, up
+from feedback.settings import Settings
+
+if TYPE_CHECKING:
+    from feedback.progress import TopicProgress
 
 __all__: list[str] = []
 
 out = Console()
+err = Console(stderr=True)
 
 
 def _status_table(st: StackStatus) -> Table:
@@ -30,6 +36,24 @@ def _status_table(st: StackStatus) -> Table:
             "local" if svc.managed else "external",
             str(svc.pid or "-"),
         )
+    return table
+
+
+def _consumers(settings: Settings) -> list[TopicProgress]:
+    from feedback.progress import consumer_progress
+
+    try:
+        return consumer_progress(settings)
+    except ServiceError as e:
+        err.print(f"consumer lag unavailable: {e}")
+        return []
+
+
+def _consumers_table(consumers: list[TopicProgress]) -> Table:
+    table = Table("consumer group", "topic", "partitions", "lag", "last progress")
+    for c in consumers:
+        ago = f"{c.last_progress_at:%Y-%m-%d %H:%M:%S}Z" if c.last_progress_at else "-"
+        table.add_row(c.group, c.topic, str(c.partitions), str(c.lag), ago)
     return table
 
 
@@ -80,13 +104,17 @@ def status_command(
     as_json: bool = typer.Option(False, "--json", help="Print {kafka: {...}, elasticsearch: {...}} as JSON."),
     check: bool = typer.Option(False, "--check", help="Exit 1 unless both services are up."),
 ) -> None:
-    """Show whether Kafka and Elasticsearch answer, where, and which versions run."""
+    """Show whether Kafka and Elasticsearch answer, where, and which versions run, and
+    per consumer group and topic the lag and the time of the last progress."""
     settings = settings_from_context(ctx)
     st = status(settings)
+    consumers = _consumers(settings) if st.kafka.state == "up" else []
     if as_json:
-        print(st.model_dump_json())
+        print(json.dumps(st.model_dump(mode="json") | {"consumers": [c.model_dump(mode="json") for c in consumers]}))
     else:
         out.print(_status_table(st))
+        if consumers:
+            out.print(_consumers_table(consumers))
     if check and (st.kafka.state != "up" or st.elasticsearch.state != "up"):
         raise ServiceError("not every service is up: " + ", ".join(
             f"{n}={s.state}" for n, s in (("kafka", st.kafka), ("elasticsearch", st.elasticsearch))

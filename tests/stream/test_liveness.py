@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedback.cli.wiring import department_aliases
+from feedback.progress import consumer_progress
 from feedback.schema import Channel, FeedbackEvent, make_event_id, utcnow
 from feedback.settings import Settings
 from feedback.supervisor import RestartPolicy
@@ -122,3 +123,7 @@ def test_the_supervisor_restarts_a_stalled_worker_until_everything_is_indexed(
     assert "restart 1 in" in log, log
     counts = {d["_id"] for d in indexed_docs(isolated_settings, aliases)}
     assert counts == {e.id for e in events}
+    # What `feedback status` shows: per group and topic, the lag and the last progress.
+    by_topic = {(p.group, p.topic): p for p in consumer_progress(isolated_settings)}
+    raw = by_topic[(f"{isolated_settings.kafka.topic_prefix}-pipeline", isolated_settings.kafka.raw_topic("chat"))]
+    assert raw.lag == 0 and raw.committed == len(events) and raw.last_progress_at is not None, by_topic
