@@ -73,6 +73,7 @@ def build_app(
     k, st = settings.kafka, settings.stream
     counters = counters or PipelineCounters(metrics=WorkerMetrics())
     datadir = st.data_dir or settings.services.home / "faust"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         st.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
