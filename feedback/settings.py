@@ -170,7 +170,7 @@ class StreamSettings(_Section):
     alert_history: int = Field(default=12, ge=1, description="previous windows that form a topic's baseline share")
     alert_min_count: int = Field(default=10, ge=1, description="a topic needs this many events in the window to alert")
     alert_p_value: float = Field(default=0.001, gt=0, lt=1, description="binomial tail probability of the share")
-    alert_min_lift: float = Field(default=2.0, ge=1.0, description="the share must be this many times its baseline")
+    alert_min_lift: float = Field(default=1.5, ge=1.0, description="the share must be this many times its baseline")
     alert_min_share: float = Field(default=0.02, gt=0, lt=1, description="floor of a topic's baseline share")
     alert_min_baseline: int = Field(default=30, ge=1, description="department events the history needs to judge at all")
     alert_interval: float = Field(default=30.0, gt=0, description="seconds between two spike evaluations")

@@ -73,7 +73,7 @@ class ShareSpikeTest:
 
     min_count: int = 10
     p_value: float = 0.001
-    min_lift: float = 2.0
+    min_lift: float = 1.5
     min_share: float = 0.02
     min_baseline_total: int = 20
 

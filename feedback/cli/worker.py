@@ -46,3 +46,34 @@ def worker_command(
     faust_app, counters = build_pipeline(settings)
     run_worker(faust_app, counters, stop=StopConditions(max_events=max_events, timeout=timeout, idle=idle),
                loglevel=loglevel, metrics_address=(settings.stream.metrics_host, settings.stream.metrics_port))
+
+
+@app.command("worker-health")
+def worker_health_command(ctx: typer.Context) -> None:
+    """Exit 0 when the local worker answers on its metrics port and no input partition has
+    had lag without progress for longer than stream.stall_timeout (compose's health check)."""
+    import time
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from feedback.errors import ServiceError
+
+    st = settings_from_context(ctx).stream
+    url = f"http://{st.metrics_host}:{st.metrics_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+    except OSError as e:
+        raise ServiceError(f"the worker does not answer on {url} ({e}); is it running?") from e
+    values: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values.setdefault(sample.name, []).append(sample.value)
+    lag = sum(values.get("feedback_consumer_lag", []))
+    started = max(values.get("feedback_worker_start_timestamp_seconds", [time.time()]))
+    last = max(values.get("feedback_last_progress_timestamp_seconds", []) or [started])
+    if lag > 0 and time.time() - last > st.stall_timeout:
+        raise ServiceError(f"lag {lag:.0f} and no progress for {time.time() - last:.0f}s (stream.stall_timeout "
+                           f"{st.stall_timeout:.0f}s)")
+    print(f"ok: lag {lag:.0f}, last progress {time.time() - last:.0f}s ago")
