@@ -1,19 +1,22 @@
-"""Spike detection on a topic's *share* of its department's volume, on event time.
+"""Spike detection on a topic's *share* of the volume, on event time.
 
 Counts come per tumbling window of ``received_at`` (event time), per department and topic.
-In a window a department received ``n`` events, ``k`` of them about one topic. The
-topic's baseline share ``p0`` is its count over the department's total in the
-``history`` windows before. The topic spikes when
+In a window ``n`` events arrived, ``k`` of them about one topic. The topic's baseline
+share ``p0`` is its count over the total in the ``history`` windows before. The topic
+spikes when
 
 * ``k >= min_count`` (small numbers never alert),
-* the department had at least ``min_baseline_total`` events in the history windows (no
-  baseline, no judgement: a new department's first traffic raises nothing),
+* the history holds at least ``min_baseline_total`` events (no baseline, no judgement:
+  a new deployment's first traffic raises nothing),
 * its share rose at least ``min_lift`` times: ``k / n >= min_lift · max(p0, min_share)``,
 * and ``P(X >= k) <= p_value`` for ``X ~ Binomial(n, max(p0, min_share))``.
 
 A bulk import that brings every topic in its usual proportions leaves every share where
 it was, so it raises nothing however large it is; a burst of one topic raises its share
-and only its share. Only the current window and the one before it (wall clock) are ever
+and only its share. The alert names the department that received most of the topic's
+events. (The share is taken of the whole volume, not within each department: with the
+shipped routing most departments own exactly one topic, where a share within the
+department is always 100 % and could never rise.) Only the current window and the one before it (wall clock) are ever
 evaluated, so replaying or backfilling old events — whose ``received_at`` lies in older
 windows — can never raise an alert.
 """
@@ -106,11 +109,21 @@ class ShareSpike:
     verdict: ShareVerdict
 
 
+def _topic_totals(window: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for topics in window.values():
+        for topic, n in topics.items():
+            totals[topic] = totals.get(topic, 0) + n
+    return totals
+
+
 def share_spikes(counts: WindowCounts, *, now: float, size: int, history: int, test: ShareSpikeTest) -> list[ShareSpike]:
     """Spikes in the current window of ``size`` seconds and the one before (late events).
 
     ``counts`` maps window starts (multiples of ``size``) to department → topic → count;
-    windows missing from it count as empty. Older windows only form baselines.
+    windows missing from it count as empty. Older windows only form baselines. A topic's
+    share is taken of the whole volume; the spike names the department that received
+    most of the topic's events in the window.
 
     >>> base = {float(w): {"ops": {"a": 2, "b": 18}} for w in range(0, 1200, 300)}
     >>> now = {1200.0: {"ops": {"a": 40, "b": 2}}}
@@ -121,15 +134,16 @@ def share_spikes(counts: WindowCounts, *, now: float, size: int, history: int, t
     spikes: list[ShareSpike] = []
     for start in (current - size, current):
         window = counts.get(start, {})
-        for dept, topics in sorted(window.items()):
-            total = sum(topics.values())
-            base_topics: dict[str, int] = {}
-            for i in range(1, history + 1):
-                for topic, n in counts.get(start - i * size, {}).get(dept, {}).items():
-                    base_topics[topic] = base_topics.get(topic, 0) + n
-            base_total = sum(base_topics.values())
-            for topic, count in sorted(topics.items()):
-                verdict = test.check(count, total, base_count=base_topics.get(topic, 0), base_total=base_total)
-                if verdict.spike:
-                    spikes.append(ShareSpike(dept, topic, start, size, count, total, verdict))
+        topics = _topic_totals(window)
+        total = sum(topics.values())
+        base_topics: dict[str, int] = {}
+        for i in range(1, history + 1):
+            for topic, n in _topic_totals(counts.get(start - i * size, {})).items():
+                base_topics[topic] = base_topics.get(topic, 0) + n
+        base_total = sum(base_topics.values())
+        for topic, count in sorted(topics.items()):
+            verdict = test.check(count, total, base_count=base_topics.get(topic, 0), base_total=base_total)
+            if verdict.spike:
+                dept = max(sorted(window), key=lambda d: window[d].get(topic, 0))
+                spikes.append(ShareSpike(dept, topic, start, size, count, total, verdict))
     return spikes

@@ -221,16 +221,12 @@ def test_spikes_are_judged_on_topic_share_per_department_on_event_time(isolated_
                  what=f"phase 1\n{log_tail(tmp_path)}")
         time.sleep(8)  # several evaluations over the complete counts
         assert alerts(isolated_settings) == [], "a uniform burst or a backfill raised an alert"
-        # A burst of one topic: the rarest topic of a department that has several.
+        # A burst of one topic: thirty copies of a text of the rarest topic in the mix.
         docs = {d["_id"]: d for d in indexed_docs(isolated_settings, department_aliases(isolated_settings))}
-        now_docs = [docs[e.id] for e in uniform if e.id in docs]
-        by_dept: dict[str, Counter[str]] = {}
-        for d in now_docs:
-            by_dept.setdefault(d["department"], Counter())[d["topic"]["label"]] += 1
-        dept, topics = max(((k, v) for k, v in by_dept.items() if len(v) >= 2), key=lambda kv: sum(kv[1].values()))
-        topic = topics.most_common()[-1][0]
-        text = next(e.text for e in uniform if e.id in docs and docs[e.id]["department"] == dept
-                    and docs[e.id]["topic"]["label"] == topic)
+        now_docs = [(e, docs[e.id]) for e in uniform if e.id in docs]
+        rarity = Counter(d["topic"]["label"] for _, d in now_docs)
+        event, doc = min(now_docs, key=lambda ed: rarity[ed[1]["topic"]["label"]])
+        dept, topic, text = doc["department"], doc["topic"]["label"], event.text
         burst = _at([text] * 30, now, "burst")
         produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in burst])
         wait_for(lambda: _finished(isolated_settings, [e.id for e in burst]), timeout=200, what="the burst")

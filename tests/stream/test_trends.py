@@ -44,11 +44,20 @@ def test_a_burst_of_one_topic_inside_a_uniform_burst_raises_only_that_topic() ->
     assert [s.topic for s in spikes] == ["billing"]
 
 
-def test_departments_are_judged_against_their_own_baseline() -> None:
-    counts = _baseline(dept="ops") | {w: {**v, "sales": {"refund": 2, "praise": 8}} for w, v in _baseline().items()}
-    counts[CURRENT] = {"ops": {t: 3 for t in TOPICS}, "sales": {"refund": 30, "praise": 5}}
-    spikes = share_spikes(counts, now=NOW, size=SIZE, history=12, test=ShareSpikeTest())
-    assert [(s.department, s.topic) for s in spikes] == [("sales", "refund")]
+def test_the_alert_names_the_department_that_received_the_topic() -> None:
+    # Shipped routing: most departments own one topic, so the share is of the whole volume.
+    base = {w: {"support": {"account": 6}, "billing": {"billing_payment": 6}, "logistics": {"delivery": 6}}
+            for w in (CURRENT - i * SIZE for i in range(1, 13))}
+    base[CURRENT] = {"support": {"account": 6}, "billing": {"billing_payment": 40}, "logistics": {"delivery": 6}}
+    spikes = share_spikes(base, now=NOW, size=SIZE, history=12, test=ShareSpikeTest())
+    assert [(s.department, s.topic) for s in spikes] == [("billing", "billing_payment")]
+
+
+def test_a_uniform_burst_over_departments_that_own_one_topic_each_raises_nothing() -> None:
+    base = {w: {"support": {"account": 6}, "billing": {"billing_payment": 4}, "logistics": {"delivery": 8}}
+            for w in (CURRENT - i * SIZE for i in range(1, 13))}
+    base[CURRENT] = {"support": {"account": 60}, "billing": {"billing_payment": 40}, "logistics": {"delivery": 80}}
+    assert share_spikes(base, now=NOW, size=SIZE, history=12, test=ShareSpikeTest()) == []
 
 
 def test_old_events_never_alert_replay_or_backfill() -> None:
