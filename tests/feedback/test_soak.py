@@ -7,6 +7,7 @@ import pytest
 
 from feedback.cli.soak_run import FAULTS, run_soak
 from feedback.settings import Settings
+from tests.conftest import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.restarts_services]
 
@@ -16,6 +17,9 @@ def test_a_soak_with_every_fault_loses_doubles_and_stalls_nothing(settings: Sett
         pytest.skip("the soak stops and starts the local services; these settings point at external ones")
     report = run_soak(settings, events=2000, faults=list(FAULTS), es_outage=60.0)
     detail = report.model_dump_json(indent=1)
+    artifacts = REPO / "test-artifacts"
+    if artifacts.is_dir():  # scripts/test.sh makes it: CI keeps the soak's report
+        (artifacts / "soak.json").write_text(detail)
     assert report.produced == 2000 + report.poison, detail
     assert report.lost == 0, detail
     assert report.doubled == 0, detail
