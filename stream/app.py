@@ -29,11 +29,11 @@ import faust
 from feedback.protocols import AsyncIndexSink, Classifier, TopicVolumes
 from feedback.schema import Alert, ClassifiedFeedback, DeadLetter, FeedbackEvent
 from feedback.settings import Settings
-from stream.pipeline import Parsed, classify_events, dead_letter, parse_classified, parse_event
-from stream.watchdog import install_watchdog
 from stream.metrics import WorkerMetrics
+from stream.pipeline import Parsed, classify_events, dead_letter, parse_classified, parse_event
 from stream.routing import RoutingConfig
 from stream.spikes import install_spike_check
+from stream.watchdog import install_watchdog
 
 __all__ = ["PipelineCounters", "build_app"]
 
