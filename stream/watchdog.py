@@ -105,15 +105,31 @@ def install_watchdog(app: faust.App, settings: Settings, *, counters: PipelineCo
         if sends:
             await asyncio.gather(*sends)
 
+    def fetch_state(topic: str, partition: int) -> str:
+        # Faust 0.15 internals, for the diagnosis only: is the partition still fetched, or
+        # was it taken out by stream-buffer flow control (or paused)?
+        consumer = app.consumer
+        tp = next((t for t in consumer.assignment() if t.topic == topic and t.partition == partition), None)
+        if tp is None:
+            return "unassigned"
+        active = getattr(consumer, "_active_partitions", None)
+        flags = ["fetching" if active is None or tp in active else "not-fetching"]
+        if tp in getattr(consumer, "_buffered_partitions", set()):
+            flags.append("buffer-full")
+        if tp in getattr(consumer, "_paused_partitions", set()):
+            flags.append("paused")
+        return ",".join(flags)
+
     def die(stalls: list[Stall]) -> None:
         stacks = agent_stacks(app)
         for s in stalls:
             agent = _agent_of(s.state.topic, settings)
             log.error(
-                "STALLED topic=%s partition=%d committed=%s read=%s end=%d lag=%d no_progress_for=%.0fs agent=%s "
-                "stage=%r task=%s",
+                "STALLED topic=%s partition=%d committed=%s read=%s end=%d lag=%d no_progress_for=%.0fs fetch=%s "
+                "agent=%s stage=%r task=%s",
                 s.state.topic, s.state.partition, s.state.committed, s.state.read, s.state.end, s.state.lag,
-                s.seconds, agent, counters.stage.get(agent, "not started"), stacks.get(agent, "no task"))
+                s.seconds, fetch_state(s.state.topic, s.state.partition), agent,
+                counters.stage.get(agent, "not started"), stacks.get(agent, "no task"))
         log.error("worker exits with code %d after a stall of more than %.0fs (stream.stall_timeout); "
                   "a supervisor restarts it and the uncommitted records are read again", EXIT_STALLED, st.stall_timeout)
         for handler in logging.getLogger().handlers:
