@@ -73,6 +73,7 @@ def supervise(cmd: Sequence[str], *, policy: RestartPolicy, env: Mapping[str, st
             while time.monotonic() < deadline and not stopping:
                 time.sleep(0.1)
             if stopping:
+                log.warning("supervisor stopped during the backoff; worker not restarted (restarts=%d)", restarts)
                 return code
     finally:
         for s, handler in previous.items():
