@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from feedback.schema import Classification, ClassifiedFeedback
 
-__all__ = ["AsyncIndexSink", "Classifier", "IndexFailure"]
+__all__ = ["AsyncIndexSink", "Classifier", "IndexFailure", "TopicVolumes"]
 
 
 class IndexFailure(BaseModel):
@@ -49,3 +49,20 @@ class Classifier(Protocol):
     ) -> list[Classification]:
         """One :class:`Classification` per text, in order (always a list)."""
         ...
+
+
+@runtime_checkable
+class TopicVolumes(Protocol):
+    """Event counts per ``received_at`` window, department and topic, and alert claims.
+
+    ``claim`` returns True only for the first caller that claims a key, across workers
+    and restarts, so every alert is raised once.
+    """
+
+    async def counts(self, *, since: float, until: float, size: int) -> dict[float, dict[str, dict[str, int]]]: ...
+
+    async def raised(self, key: str) -> bool: ...
+
+    async def claim(self, key: str) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -144,7 +144,10 @@ class DeadLetter(_Model):
 
 
 class Alert(_Model):
-    """A topic whose volume in the current window is far above its recent baseline."""
+    """A topic whose share of its department's volume rose far above its baseline share.
+
+    ``baseline`` is the count the baseline share predicts for this window's ``total``.
+    """
 
     topic: str
     department: str | None = None
@@ -153,4 +156,7 @@ class Alert(_Model):
     count: int
     baseline: float
     p_value: float
+    total: int | None = Field(default=None, description="events of the department in the window")
+    share: float | None = None
+    baseline_share: float | None = None
     raised_at: AwareDatetime = Field(default_factory=utcnow)

@@ -88,6 +88,11 @@ class KafkaSettings(_Section):
     def dlq_topic(self) -> str:
         return f"{self.topic_prefix}.dlq"
 
+    @property
+    def progress_topic(self) -> str:
+        """Compacted: the last progress of each consumer group and partition (``feedback status``)."""
+        return f"{self.topic_prefix}.progress"
+
 
 class EsSettings(_Section):
     url: str | None = Field(
@@ -198,11 +203,26 @@ class StreamSettings(_Section):
     batch_within: float = Field(default=1.0, gt=0, description="seconds to wait to fill a batch")
     data_dir: Path | None = Field(default=None, description="Faust table state; defaults under services.home")
     routing: Path | None = Field(default=None, description="routing YAML; unset means config/routing.yaml shipped")
-    trend_windows: list[int] = Field(default_factory=lambda: [300, 3600], description="tumbling window sizes, s")
-    alert_min_count: int = Field(default=10, ge=1)
-    alert_p_value: float = Field(default=0.001, gt=0, lt=1)
-    alert_history: int = Field(default=12, ge=1, description="previous windows that form a topic's baseline")
-    alert_min_baseline: float = Field(default=0.5, gt=0, description="floor of the baseline mean (Poisson λ)")
+    alert_window: int = Field(default=600, ge=60, description="event-time (received_at) window of the spike test, s")
+    alert_history: int = Field(default=12, ge=1, description="previous windows that form a topic's baseline share")
+    alert_min_count: int = Field(default=10, ge=1, description="a topic needs this many events in the window to alert")
+    alert_p_value: float = Field(default=0.001, gt=0, lt=1, description="binomial tail probability of the share")
+    alert_min_lift: float = Field(default=1.5, ge=1.0, description="the share must be this many times its baseline")
+    alert_min_share: float = Field(default=0.02, gt=0, lt=1, description="floor of a topic's baseline share")
+    alert_min_baseline: int = Field(default=30, ge=1, description="department events the history needs to judge at all")
+    alert_interval: float = Field(default=30.0, gt=0, description="seconds between two spike evaluations")
+    stall_timeout: float = Field(
+        default=180.0, gt=0,
+        description="seconds an input partition may have lag while no batch finishes before the worker exits (code 3)",
+    )
+    session_timeout: float = Field(
+        default=30.0, gt=0, description="Kafka group session timeout, s: how soon a killed worker's partitions move on",
+    )
+    metrics_port: int = Field(default=9464, ge=0, le=65535, description="Prometheus metrics on 127.0.0.1; 0 turns them off")
+    metrics_host: str = "127.0.0.1"
+    fault_pause_after: int | None = Field(
+        default=None, ge=0, description="testing only: stop fetching the raw topics after this many classify batches",
+    )
     alert_webhook: str | None = None
 
 

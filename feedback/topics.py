@@ -12,7 +12,7 @@ from kafka.errors import KafkaError
 from feedback.errors import ServiceError
 from feedback.schema import DeadLetter
 
-__all__ = ["Record", "read_dead_letters", "read_topic"]
+__all__ = ["Record", "TopicTail", "read_dead_letters", "read_topic"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +66,51 @@ def read_dead_letters(bootstrap: str, topic: str, *, timeout: float = 10.0) -> l
         if r.value is not None:
             letters.append(DeadLetter.model_validate_json(r.value))
     return letters
+
+
+class TopicTail:
+    """Follows a topic from its end at creation: each :meth:`poll` returns only what is new.
+
+    For pollers such as ``feedback demo`` that look at a topic every few seconds: each
+    record is fetched once, instead of the whole topic on every look. No consumer group.
+
+    >>> tail = TopicTail("127.0.0.1:9092", "feedback.dlq")  # doctest: +SKIP
+    >>> tail.poll()  # doctest: +SKIP
+    []
+    """
+
+    def __init__(self, bootstrap: str, topic: str, *, timeout: float = 10.0) -> None:
+        self.topic, self.timeout = topic, timeout
+        try:
+            self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+        except KafkaError as e:
+            raise ServiceError(f"cannot read {topic} from Kafka at {bootstrap}: {e}") from e
+        partitions = self._consumer.partitions_for_topic(topic)
+        if not partitions:
+            self._consumer.close()
+            raise ServiceError(f"topic {topic} does not exist on {bootstrap}; run `feedback up` to create it")
+        self._tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self._consumer.assign(self._tps)
+        self._consumer.seek_to_end(*self._tps)
+        self._next = {tp: self._consumer.position(tp) for tp in self._tps}
+        self.fetched = 0
+
+    def poll(self) -> list[Record]:
+        """The records written since the last call (up to the end offsets as of now)."""
+        ends = self._consumer.end_offsets(self._tps)
+        out: list[Record] = []
+        deadline = time.monotonic() + self.timeout
+        while any(self._next[tp] < ends[tp] for tp in self._tps) and time.monotonic() < deadline:
+            for tp, messages in self._consumer.poll(timeout_ms=200).items():
+                for m in messages:
+                    self.fetched += 1
+                    out.append(Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value))
+                    self._next[tp] = m.offset + 1
+        return out
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """:meth:`poll`, as dead letters (for the DLQ topic)."""
+        return [DeadLetter.model_validate_json(r.value) for r in self.poll() if r.value is not None]
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -60,7 +60,9 @@ PLAY_COLUMNS: tuple[str, ...] = (
     "Review Link",
 )
 _REQUIRED = ("Package Name", "Review Submit Date and Time", "Star Rating", "Review Text")
-_REVIEW_ID = re.compile(r"reviewId=([^&\s]+)")
+# Play Console links: `.../user-feedback/#ReviewDetailsPlace:p=<package>&reviewid=gp:...` in
+# real exports (lowercase), `.../review-details?reviewId=gp:...` in newer consoles.
+_REVIEW_ID = re.compile(r"[?&#:;]reviewid=([^&\s]+)", re.IGNORECASE)
 _APP_ID = re.compile(r"/apps/(\d+)/")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 _RATING = re.compile(r"[1-5]")

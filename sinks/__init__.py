@@ -23,9 +23,11 @@ from sinks.indexes import (
     versions,
 )
 from sinks.template import index_template, template_name
+from sinks.volumes import AsyncTopicVolumes, volumes_body
 
 __all__ = [
     "AsyncIndexWriter",
+    "AsyncTopicVolumes",
     "Backoff",
     "IndexWriter",
     "alias_name",
@@ -48,4 +50,5 @@ __all__ = [
     "to_document",
     "version_index",
     "versions",
+    "volumes_body",
 ]

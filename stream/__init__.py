@@ -1,5 +1,6 @@
-"""Stream stage: the Faust pipeline (classify, route, redact, index, trends) and its pure pieces."""
+"""Stream stage: the Faust pipeline (classify, route, redact, index, spike check, watchdog) and its pure pieces."""
 
+from stream.liveness import EXIT_STALLED, PartitionState, ProgressTracker, Stall
 from stream.pipeline import Parsed, classify_events, dead_letter, parse_classified, parse_event
 from stream.redact import RedactionResult, iban_valid, iran_national_id_valid, luhn_valid, redact
 from stream.routing import (
@@ -11,9 +12,13 @@ from stream.routing import (
     load_routing,
     route,
 )
-from stream.trends import SpikeTest, SpikeVerdict, poisson_sf, window_start
+from stream.trends import ShareSpike, ShareSpikeTest, ShareVerdict, binom_sf, share_spikes, window_start
 
 __all__ = [
+    "EXIT_STALLED",
+    "PartitionState",
+    "ProgressTracker",
+    "Stall",
     "Department",
     "Parsed",
     "RedactionResult",
@@ -21,8 +26,10 @@ __all__ = [
     "RoutingDecision",
     "Rule",
     "RuleCondition",
-    "SpikeTest",
-    "SpikeVerdict",
+    "ShareSpike",
+    "ShareSpikeTest",
+    "ShareVerdict",
+    "binom_sf",
     "classify_events",
     "dead_letter",
     "iban_valid",
@@ -31,8 +38,8 @@ __all__ = [
     "luhn_valid",
     "parse_classified",
     "parse_event",
-    "poisson_sf",
     "redact",
     "route",
+    "share_spikes",
     "window_start",
 ]

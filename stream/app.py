@@ -1,4 +1,11 @@
-"""The Faust application: classify, index and trends agents.
+"""The Faust application: classify and index agents, a spike check, a liveness watchdog.
+
+The app has no tables. Faust 0.15's table recovery resumes the input partitions while
+the fetcher is live and then clears the agents' in-memory queues
+(``flow_control.resume()``), so records delivered in that window were dropped although
+their read offset had advanced, and the committed offset could never pass the gap: the
+silent stall of issue #12. Without tables there is no recovery, so there is no such
+window. Spikes are computed from Elasticsearch aggregations instead (``stream/spikes.py``).
 
 Offsets move only after the work downstream was acknowledged: a raw event is acked when
 its classified record (or its dead letter) was acknowledged by Kafka; a classified record
@@ -15,17 +22,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 
 import faust
 
-from feedback.protocols import AsyncIndexSink, Classifier
+from feedback.protocols import AsyncIndexSink, Classifier, TopicVolumes
 from feedback.schema import Alert, ClassifiedFeedback, DeadLetter, FeedbackEvent
 from feedback.settings import Settings
+from stream.metrics import WorkerMetrics
 from stream.pipeline import Parsed, classify_events, dead_letter, parse_classified, parse_event
 from stream.routing import RoutingConfig
-from stream.trends import SpikeTest, window_start
+from stream.spikes import install_spike_check
+from stream.watchdog import install_watchdog
 
 __all__ = ["PipelineCounters", "build_app"]
 
@@ -42,15 +50,13 @@ class PipelineCounters:
     alerts: int = 0
     batches: int = 0
     last_activity: float = 0.0
+    stage: dict[str, str] = field(default_factory=dict)
+    metrics: WorkerMetrics | None = None
 
     @property
     def finished(self) -> int:
         """Events whose journey ended here: indexed, or dead-lettered at any stage."""
         return self.indexed + self.dead_lettered
-
-
-def _utc(ts: float | None) -> datetime:
-    return datetime.fromtimestamp(ts or 0.0, tz=timezone.utc)
 
 
 def build_app(
@@ -59,13 +65,15 @@ def build_app(
     classifier: Classifier,
     sink: AsyncIndexSink,
     routing: RoutingConfig,
+    volumes: TopicVolumes | None = None,
     counters: PipelineCounters | None = None,
     on_alert: Callable[[Alert], Awaitable[None]] | None = None,
 ) -> tuple[faust.App, PipelineCounters]:
     """A Faust app wired to the given classifier, sink and routing (nothing global)."""
     k, st = settings.kafka, settings.stream
-    counters = counters or PipelineCounters()
+    counters = counters or PipelineCounters(metrics=WorkerMetrics())
     datadir = st.data_dir or settings.services.home / "faust"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         st.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -79,6 +87,7 @@ def build_app(
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=0.5,
+        broker_session_timeout=st.session_timeout,
         producer_max_request_size=8 * 1024 * 1024,
         stream_wait_empty=True,
     )
@@ -86,8 +95,7 @@ def build_app(
     classified_topic = app.topic(k.classified_topic, key_type=bytes, value_type=bytes)
     dlq_topic = app.topic(k.dlq_topic, key_type=bytes, value_type=bytes)
     alerts_topic = app.topic(k.alerts_topic, key_type=bytes, value_type=bytes)
-    by_topic = app.topic(f"{st.app_id}-trends-by-topic", key_type=bytes, value_type=bytes, partitions=k.partitions,
-                         internal=True)
+    progress_topic = app.topic(k.progress_topic, key_type=bytes, value_type=bytes)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
 
     async def send_all(sends: Sequence[tuple[faust.TopicT, bytes, bytes]]) -> None:
@@ -98,8 +106,12 @@ def build_app(
     def letter(d: DeadLetter) -> tuple[faust.TopicT, bytes, bytes]:
         return (dlq_topic, (d.event_id or f"{d.topic}:{d.partition}:{d.offset}").encode(), d.model_dump_json().encode())
 
-    async def finish(stream: faust.StreamT, events: Sequence[faust.EventT], work: Awaitable[None]) -> None:
+    async def finish(stream: faust.StreamT, events: Sequence[faust.EventT], work: Awaitable[None], *,
+                     agent: str) -> None:
         """Run the batch's work to its end even if the agent is being stopped, then ack."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        before = (counters.classified, counters.indexed, counters.dead_lettered)
         task = asyncio.ensure_future(work)
         try:
             await asyncio.shield(task)
@@ -112,7 +124,12 @@ def build_app(
         for ev in events:
             await stream.ack(ev)
         counters.batches += 1
-        counters.last_activity = asyncio.get_running_loop().time()
+        counters.last_activity = loop.time()
+        counters.stage[agent] = f"waiting for records (last batch of {len(events)} acked)"
+        if counters.metrics is not None:
+            counters.metrics.batch_done(agent, seconds=loop.time() - started, classified=counters.classified - before[0],
+                                        indexed=counters.indexed - before[1],
+                                        dead_lettered=counters.dead_lettered - before[2])
 
     def parse_raw_batch(events: Sequence[faust.EventT]) -> list[Parsed]:
         return [
@@ -122,6 +139,7 @@ def build_app(
         ]
 
     async def classify_batch(events: Sequence[faust.EventT]) -> None:
+        counters.stage["classify"] = f"classifying {len(events)} records"
         parsed = parse_raw_batch(events)
         good = [(p, ev) for p, ev in zip(parsed, events) if isinstance(p.value, FeedbackEvent)]
         letters = [p.value for p in parsed if isinstance(p.value, DeadLetter)]
@@ -143,6 +161,7 @@ def build_app(
                 ]
         sends = [(classified_topic, r.event.id.encode(), r.model_dump_json().encode()) for r in results]
         sends += [letter(d) for d in letters]
+        counters.stage["classify"] = f"waiting for Kafka to acknowledge {len(sends)} classified/dead-letter records"
         await send_all(sends)
         counters.classified += len(results)
         counters.dead_lettered += len(letters)
@@ -154,6 +173,7 @@ def build_app(
                                    offset=ev.message.offset) for ev in events]
         docs = [p.value for p in parsed if isinstance(p.value, ClassifiedFeedback)]
         letters = [p.value for p in parsed if isinstance(p.value, DeadLetter)]
+        counters.stage["index"] = f"waiting for Elasticsearch to accept {len(docs)} documents"
         failures = await sink.write(docs) if docs else []
         failed_ids = {f.event_id for f in failures}
         by_id = {p.value.event.id: (p, ev) for p, ev in zip(parsed, events) if isinstance(p.value, ClassifiedFeedback)}
@@ -162,65 +182,45 @@ def build_app(
             letters.append(dead_letter(ev.value, stage="index", reason=f"Elasticsearch rejected the document: {f.reason}",
                                        topic=p.topic, partition=p.partition, offset=p.offset, event_id=f.event_id))
         sends = [letter(d) for d in letters]
-        # Trend counting is keyed by topic so that one partition owns each topic's counts.
-        sends += [(by_topic, d.topic.label.encode(), d.model_dump_json().encode()) for d in docs if d.event.id not in failed_ids]
+        counters.stage["index"] = f"waiting for Kafka to acknowledge {len(sends)} dead letters"
         await send_all(sends)
         counters.indexed += len(docs) - len(failed_ids)
         counters.dead_lettered += len(letters)
 
+    classify_batches = 0
+
+    def maybe_inject_pause() -> None:
+        # Testing only (stream.fault_pause_after): stop fetching the raw topics, so that
+        # records wait behind a committed offset that never moves — a forced stall.
+        nonlocal classify_batches
+        classify_batches += 1
+        if st.fault_pause_after is not None and classify_batches == st.fault_pause_after:
+            tps = [tp for tp in app.consumer.assignment() if tp.topic in k.raw_topics]
+            log.warning("fault injection: pausing %d raw partitions after %d batches", len(tps), classify_batches)
+            app.consumer.pause_partitions(tps)
+
     @app.agent(raw_topic, concurrency=1, name="classify")
     async def classify_agent(stream: faust.StreamT) -> None:
+        counters.stage["classify"] = "waiting for records"
         async for events in stream.noack_take(st.batch_size, within=st.batch_within):
-            await finish(stream, events, classify_batch(events))
+            await finish(stream, events, classify_batch(events), agent="classify")
+            maybe_inject_pause()
 
     @app.agent(classified_topic, concurrency=1, name="index")
     async def index_agent(stream: faust.StreamT) -> None:
+        counters.stage["index"] = "waiting for records"
         async for events in stream.noack_take(st.batch_size, within=st.batch_within):
-            await finish(stream, events, index_batch(events))
+            await finish(stream, events, index_batch(events), agent="index")
 
-    test = SpikeTest(min_count=st.alert_min_count, p_value=st.alert_p_value, min_baseline=st.alert_min_baseline)
-    tables = {
-        size: app.Table(f"trends-{size}s", default=int, partitions=k.partitions)
-        .tumbling(size, expires=size * (st.alert_history + 2))
-        .relative_to_stream()
-        for size in st.trend_windows
-    }
-    raised = app.Table("alerts-raised", default=float, partitions=k.partitions)
-
-    @app.agent(by_topic, concurrency=1, name="trends")
-    async def trends_agent(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            try:
-                doc = ClassifiedFeedback.model_validate_json(event.value)
-            except ValueError as e:
-                await send_all([letter(dead_letter(event.value, stage="index", reason=f"trend record invalid: {e}",
-                                                   topic=event.message.topic, partition=event.message.partition,
-                                                   offset=event.message.offset))])
-                continue
-            topic = doc.topic.label
-            cell = f"{doc.department}|{topic}|{doc.sentiment.label}"
-            for size, table in tables.items():
-                table[cell] += 1
-                table[topic] += 1
-                count = table[topic].current()
-                history = [table[topic].delta(size * i) for i in range(1, st.alert_history + 1)]
-                verdict = test.check(count, history)
-                start = window_start(event.message.timestamp, size)
-                key = f"{topic}|{size}"
-                if verdict.spike and raised[key] < start + 1:
-                    raised[key] = start + 1
-                    alert = Alert(topic=topic, department=doc.department, window_start=_utc(start),
-                                  window_seconds=size, count=count, baseline=verdict.baseline, p_value=verdict.p_value)
-                    await send_all([(alerts_topic, f"{key}|{start:.0f}".encode(), alert.model_dump_json().encode())])
-                    counters.alerts += 1
-                    log.warning("spike topic=%s window=%ss count=%d baseline=%.2f p=%.2e",
-                                topic, size, count, verdict.baseline, verdict.p_value)
-                    if on_alert is not None:
-                        await on_alert(alert)
+    install_spike_check(app, settings, volumes=volumes, alerts_topic=alerts_topic, send_all=send_all,
+                        counters=counters, on_alert=on_alert)
+    install_watchdog(app, settings, counters=counters, progress_topic=progress_topic)
 
     @app.on_before_shutdown.connect
     async def _close_sink(app: faust.App, **kwargs: object) -> None:
         await sink.close()
+        if volumes is not None:
+            await volumes.close()
         executor.shutdown(wait=True)
 
     return app, counters

@@ -26,12 +26,22 @@ class StopConditions:
     idle: float | None = None
 
 
-def run_worker(app: faust.App, counters: PipelineCounters, *, stop: StopConditions, loglevel: str = "WARNING") -> None:
+def run_worker(
+    app: faust.App,
+    counters: PipelineCounters,
+    *,
+    stop: StopConditions,
+    loglevel: str = "WARNING",
+    metrics_address: tuple[str, int] | None = None,
+) -> None:
     """Run until a stop condition holds or a signal arrives; blocks the calling thread.
 
+    ``metrics_address`` (host, port) serves the Prometheus metrics there (port 0: off).
     A stop condition sends this process SIGTERM, so every way of stopping takes the same
     path: the batch in hand is finished and acknowledged, offsets are committed.
     """
+    if metrics_address is not None and counters.metrics is not None:
+        counters.metrics.serve(host=metrics_address[0], port=metrics_address[1])
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 

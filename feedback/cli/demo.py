@@ -25,7 +25,7 @@ from feedback.errors import FeedbackError, ServiceError
 from feedback.schema import CHANNELS, utcnow
 from feedback.services import up
 from feedback.settings import Settings
-from feedback.topics import read_dead_letters
+from feedback.topics import TopicTail
 
 __all__: list[str] = []
 
@@ -33,8 +33,8 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _done_ids(settings: Settings, ids: list[str], since: str) -> tuple[set[str], set[str]]:
-    """Ids indexed since ``since``, and ids dead-lettered since then."""
+def _indexed_ids(settings: Settings, ids: list[str], since: str) -> set[str]:
+    """Ids indexed since ``since``."""
     es = es_client(settings)
     indexed: set[str] = set()
     for start in range(0, len(ids), 1000):
@@ -44,11 +44,12 @@ def _done_ids(settings: Settings, ids: list[str], since: str) -> tuple[set[str],
             query={"bool": {"filter": [{"ids": {"values": chunk}}, {"range": {"classified_at": {"gte": since}}}]}},
         )
         indexed.update(h["_id"] for h in res["hits"]["hits"])
-    dead = {
-        d.event_id for d in read_dead_letters(settings.kafka_bootstrap, settings.kafka.dlq_topic)
-        if d.event_id and d.failed_at.isoformat() >= since and d.stage != "ingest"
-    }
-    return indexed, dead
+    return indexed
+
+
+def _new_dead_ids(dlq: TopicTail) -> set[str]:
+    """Events the pipeline dead-lettered since the last look (only the new DLQ records are read)."""
+    return {d.event_id for d in dlq.dead_letters() if d.event_id and d.stage != "ingest"}
 
 
 def _summary(settings: Settings, ids: list[str]) -> dict[str, Any]:
@@ -121,6 +122,8 @@ def demo_command(
     load_routing_config(settings)  # fail early on a bad routing file
     err.print("[bold]2/4[/bold] starting a pipeline worker (the first start prepares the models) ...")
     worker_log = settings.services.home / "logs" / "demo-worker.log"
+    dlq = TopicTail(settings.kafka_bootstrap, settings.kafka.dlq_topic)  # from its end: this run's letters only
+    dead: set[str] = set()
     worker = start_worker_process(settings, log_path=worker_log)
     try:
         err.print("[bold]3/4[/bold] ingesting the samples ...")
@@ -138,7 +141,8 @@ def demo_command(
             while True:
                 if worker.poll() is not None:
                     raise ServiceError(f"the worker exited with code {worker.returncode}; see {worker_log}")
-                indexed, dead = _done_ids(settings, ids, started)
+                indexed = _indexed_ids(settings, ids, started)
+                dead |= _new_dead_ids(dlq)
                 done = len((indexed | dead) & set(ids))
                 progress.update(task, completed=done)
                 if done >= len(ids):
@@ -147,6 +151,7 @@ def demo_command(
                     raise ServiceError(f"only {done} of {len(ids)} events finished within {wait:.0f}s; see {worker_log}")
                 time.sleep(2.0)
     finally:
+        dlq.close()
         stop_worker_process(worker)
     summary = _summary(settings, ids)
     summary["ingest"] = {c: {"produced": r.produced, "rejected": r.rejected, "rejects_file": r.rejects_file}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
@@ -14,10 +15,15 @@ from classifiers.runtime import choose_runtime
 from feedback.cli.app import app, config_app, settings_from_context
 from feedback.errors import ServiceError
 from feedback.services import StackStatus, down, status, up
+from feedback.settings import Settings
+
+if TYPE_CHECKING:
+    from feedback.progress import TopicProgress
 
 __all__: list[str] = []
 
 out = Console()
+err = Console(stderr=True)
 
 
 def _status_table(st: StackStatus) -> Table:
@@ -32,6 +38,24 @@ def _status_table(st: StackStatus) -> Table:
             "local" if svc.managed else "external",
             str(svc.pid or "-"),
         )
+    return table
+
+
+def _consumers(settings: Settings) -> list[TopicProgress]:
+    from feedback.progress import consumer_progress
+
+    try:
+        return consumer_progress(settings)
+    except ServiceError as e:
+        err.print(f"consumer lag unavailable: {e}")
+        return []
+
+
+def _consumers_table(consumers: list[TopicProgress]) -> Table:
+    table = Table("consumer group", "topic", "partitions", "lag", "last progress")
+    for c in consumers:
+        ago = f"{c.last_progress_at:%Y-%m-%d %H:%M:%S}Z" if c.last_progress_at else "-"
+        table.add_row(c.group, c.topic, str(c.partitions), str(c.lag), ago)
     return table
 
 
@@ -82,17 +106,22 @@ def status_command(
     as_json: bool = typer.Option(False, "--json", help="Print {kafka: {...}, elasticsearch: {...}} as JSON."),
     check: bool = typer.Option(False, "--check", help="Exit 1 unless both services are up."),
 ) -> None:
-    """Show whether Kafka and Elasticsearch answer, where, and which versions run."""
+    """Show whether Kafka and Elasticsearch answer, where, and which versions run, and
+    per consumer group and topic the lag and the time of the last progress."""
     settings = settings_from_context(ctx)
     st = status(settings)
     cs = settings.classifier
     requested = cs.requested_runtime
     runtime = {"requested": requested, "runtime": choose_runtime(requested)}
+    consumers = _consumers(settings) if st.kafka.state == "up" else []
     if as_json:
-        print(json.dumps(st.model_dump(mode="json") | {"classifier": runtime}))
+        print(json.dumps(st.model_dump(mode="json") | {"classifier": runtime,
+                                                       "consumers": [c.model_dump(mode="json") for c in consumers]}))
     else:
         out.print(_status_table(st))
         out.print(f"classifier runtime: {runtime['runtime']} (setting: {requested})")
+        if consumers:
+            out.print(_consumers_table(consumers))
     if check and (st.kafka.state != "up" or st.elasticsearch.state != "up"):
         raise ServiceError("not every service is up: " + ", ".join(
             f"{n}={s.state}" for n, s in (("kafka", st.kafka), ("elasticsearch", st.elasticsearch))

@@ -122,7 +122,7 @@ def build_classifier(settings: Settings) -> Classifier:
 
 def build_pipeline(settings: Settings) -> tuple[faust.App, PipelineCounters]:
     """The Faust app with its classifier, routing, Elasticsearch sink and alert delivery."""
-    from sinks import AsyncIndexWriter
+    from sinks import AsyncIndexWriter, AsyncTopicVolumes
     from stream.app import build_app
 
     routing = load_routing_config(settings)
@@ -130,6 +130,8 @@ def build_pipeline(settings: Settings) -> tuple[faust.App, PipelineCounters]:
     classifier = build_classifier(settings)
     sink = AsyncIndexWriter(settings.es_url, settings=settings.es, prefix=settings.es.index_prefix,
                             index_of_department={d.name: d.index for d in routing.departments})
+    volumes = AsyncTopicVolumes(settings.es_url, settings=settings.es, prefix=settings.es.index_prefix,
+                                aliases=[f"{settings.es.index_prefix}-{d.index}" for d in routing.departments])
     webhook = settings.stream.alert_webhook
 
     async def on_alert(alert: Alert) -> None:
@@ -137,7 +139,7 @@ def build_pipeline(settings: Settings) -> tuple[faust.App, PipelineCounters]:
 
         await deliver_alert(alert, url=webhook)  # type: ignore[arg-type]
 
-    return build_app(settings, classifier=classifier, sink=sink, routing=routing,
+    return build_app(settings, classifier=classifier, sink=sink, routing=routing, volumes=volumes,
                      on_alert=on_alert if webhook else None)
 
 

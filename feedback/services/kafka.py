@@ -84,7 +84,8 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         NewTopic(t, k.partitions, 1, topic_configs={"retention.ms": str(k.retention_ms)})
         for t in (k.classified_topic, k.alerts_topic, k.dlq_topic)
     ]
-    return raw + others
+    progress = NewTopic(k.progress_topic, 1, 1, topic_configs={"cleanup.policy": "compact"})
+    return raw + others + [progress]
 
 
 def create_topics(settings: Settings) -> list[str]:

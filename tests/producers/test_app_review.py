@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from producers import ParseOptions, parse_bytes, parse_path
 from producers.app_review import PLAY_COLUMNS
 from tests.producers.helpers import SAMPLES
@@ -36,6 +38,37 @@ def test_play_rows_carry_rating_version_device_and_review_id() -> None:
     assert first.metadata["developer_reply"] == "Thanks for the feedback!"
     persian = [e for e in result.events if e.metadata.get("reviewer_language") == "fa"]
     assert len(persian) == 100 and all(any("\u0600" <= c <= "\u06ff" for c in e.text) for e in persian)
+
+
+def _play_row(link: str, text: str = "App crashes when I open the cart") -> bytes:
+    header = "Package Name,Review Submit Date and Time,Star Rating,Review Text,Review Link"
+    return f"{header}\ncom.acme.shop,2026-11-02T09:00:00Z,2,{text},{link}\n".encode("utf-16")
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        # Real Play Console exports: the review-details place with a lowercase `reviewid`.
+        "https://play.google.com/console/developers/1234/app/4321/user-feedback/"
+        "#ReviewDetailsPlace:p=com.acme.shop&reviewid=gp:AOqpTOH4f00X",
+        # Newer consoles: a review-details path with `reviewId` in the query.
+        "https://play.google.com/console/u/0/developers/1234/app/4321/user-feedback/review-details"
+        "?reviewId=gp:AOqpTOH4f00X&corpus=PUBLIC_REVIEWS",
+    ],
+)
+def test_play_review_id_is_read_from_both_link_forms(link: str) -> None:
+    result = parse_bytes("app_review", _play_row(link), options=OPTIONS, location="r.csv")
+    [event] = result.events
+    assert event.external_id == "gp:AOqpTOH4f00X"
+
+
+def test_an_edited_play_review_keeps_its_event_id() -> None:
+    link = ("https://play.google.com/console/developers/1234/app/4321/user-feedback/"
+            "#ReviewDetailsPlace:p=com.acme.shop&reviewid=gp:AOqpTOH4f00X")
+    first = parse_bytes("app_review", _play_row(link), options=OPTIONS, location="a.csv").events[0]
+    edited = parse_bytes("app_review", _play_row(link, "Fixed after the update. Thanks"), options=OPTIONS,
+                         location="b.csv").events[0]
+    assert first.id == edited.id
 
 
 def test_empty_play_review_is_a_reject_with_the_row() -> None:

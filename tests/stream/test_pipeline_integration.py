@@ -12,6 +12,7 @@ import signal
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,25 +195,57 @@ def test_two_workers_share_the_partitions(isolated_settings: Settings, tmp_path:
     assert set(counts) == set(ids) and not _dead_ids(isolated_settings)
 
 
-def test_a_spike_in_one_topic_raises_one_alert(isolated_settings: Settings, tmp_path: Path) -> None:
-    texts = [f"My order #{1000 + i} still has not been delivered, the shipment is two weeks late" for i in range(30)]
-    events = [_event(t, n=i) for i, t in enumerate(texts)]
-    produce_raw(isolated_settings, "social", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
-    worker = start_worker(isolated_settings, tmp_path, "--idle", "15", "--timeout", "300",
-                          FEEDBACK_STREAM_ALERT_MIN_COUNT="10", FEEDBACK_STREAM_TREND_WINDOWS="[300]")
+def _sample_texts(n: int) -> list[str]:
+    from producers import ParseOptions, parse_path
+
+    events = parse_path("chat", SAMPLES / "chat" / "transcripts.jsonl", options=ParseOptions(author_secret=b"t")).events
+    return [e.text for e in events[:n]]
+
+
+def _at(texts: list[str], when: datetime, tag: str) -> list[FeedbackEvent]:
+    out = []
+    for i, text in enumerate(texts):
+        ext = f"{tag}-{uuid.uuid4().hex[:8]}-{i}"
+        out.append(FeedbackEvent(id=make_event_id("chat", "tests", ext), channel=Channel.chat, source="tests",
+                                 external_id=ext, received_at=when, text=text))
+    return out
+
+
+def test_spikes_are_judged_on_topic_share_per_department_on_event_time(isolated_settings: Settings, tmp_path: Path) -> None:
+    size, now = 300, utcnow()
+    mix = _sample_texts(60)
+    # Baseline: the same mix in each of the three windows before this one; a backfill of one
+    # text 30 times two hours back (outside every evaluated window); then the mix again now
+    # (a uniform burst: every share as before).
+    baseline = [e for w in (1, 2, 3) for e in _at(mix, now - timedelta(seconds=w * size), f"base{w}")]
+    backfill = _at([mix[0]] * 30, now - timedelta(hours=2), "backfill")
+    uniform = _at(mix, now, "uniform")
+    phase1 = baseline + backfill + uniform
+    produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in phase1])
+    worker = start_worker(isolated_settings, tmp_path, "--timeout", "500", FEEDBACK_STREAM_ALERT_WINDOW=str(size),
+                          FEEDBACK_STREAM_ALERT_HISTORY="3", FEEDBACK_STREAM_ALERT_INTERVAL="2",
+                          FEEDBACK_STREAM_ALERT_MIN_BASELINE="20", FEEDBACK_STREAM_METRICS_PORT="0")
     try:
-        wait_for(lambda: _finished(isolated_settings, [e.id for e in events]), timeout=300,
-                 what=f"the burst\n{log_tail(tmp_path)}")
-        wait_for(lambda: bool(alerts(isolated_settings)), timeout=60, what="an alert")
-        time.sleep(3)  # any duplicate alert would arrive in this time
+        wait_for(lambda: _finished(isolated_settings, [e.id for e in phase1]), timeout=400,
+                 what=f"phase 1\n{log_tail(tmp_path)}")
+        time.sleep(8)  # several evaluations over the complete counts
+        assert alerts(isolated_settings) == [], "a uniform burst or a backfill raised an alert"
+        # A burst of one topic: thirty copies of a text of the rarest topic in the mix.
+        docs = {d["_id"]: d for d in indexed_docs(isolated_settings, department_aliases(isolated_settings))}
+        now_docs = [(e, docs[e.id]) for e in uniform if e.id in docs]
+        rarity = Counter(d["topic"]["label"] for _, d in now_docs)
+        event, doc = min(now_docs, key=lambda ed: rarity[ed[1]["topic"]["label"]])
+        dept, topic, text = doc["department"], doc["topic"]["label"], event.text
+        burst = _at([text] * 30, now, "burst")
+        produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in burst])
+        wait_for(lambda: _finished(isolated_settings, [e.id for e in burst]), timeout=200, what="the burst")
+        wait_for(lambda: bool(alerts(isolated_settings)), timeout=60, what=f"an alert\n{log_tail(tmp_path)}")
+        time.sleep(8)  # any second alert would arrive in this time
     finally:
         stop_worker(worker)
     raised = alerts(isolated_settings)
-    docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
-    # 30 late deliveries: the model must call them delivery_shipping, and that topic alone spikes
-    assert {d["topic"]["label"] for d in docs} == {"delivery_shipping"}
-    assert [a.topic for a in raised] == ["delivery_shipping"], raised
-    assert raised[0].count >= 10 and raised[0].window_seconds == 300
+    assert [(a.department, a.topic) for a in raised] == [(dept, topic)], raised
+    assert raised[0].window_seconds == size and raised[0].share is not None and raised[0].share > raised[0].baseline_share
 
 
 @pytest.mark.restarts_services
