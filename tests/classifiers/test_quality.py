@@ -16,11 +16,13 @@ from classifiers.data import read_labelled_csv
 from classifiers.evaluation import _restrict, score
 
 # dataset folder, macro-F1 floor, neutral-class F1 floor (3-class datasets only)
+# Measured (bf16, shipped): airline 0.804 (neutral 0.691), deepsentipers 0.703 (neutral 0.758),
+# snappfood 0.858, digikala 0.876.
 SENTIMENT_FLOORS = {
-    "airline-tweets": (0.0, 0.0),  # en, 3-class
-    "deepsentipers-fa": (0.0, 0.0),  # fa, 3-class
-    "snappfood-fa": (0.0, None),  # fa, binary
-    "digikala-recommend-fa": (0.0, None),  # fa, binary
+    "airline-tweets": (0.78, 0.66),  # en, 3-class
+    "deepsentipers-fa": (0.68, 0.72),  # fa, 3-class
+    "snappfood-fa": (0.84, None),  # fa, binary
+    "digikala-recommend-fa": (0.85, None),  # fa, binary
 }
 
 
