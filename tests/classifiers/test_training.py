@@ -110,8 +110,8 @@ def test_cli_train_then_eval_with_baseline(datasets: Path, tmp_path: Path, monke
     for side in ("model", "baseline"):
         assert set(report[side]) >= {"accuracy", "macro_f1", "per_class", "confusion"}
         assert sum(map(sum, report[side]["confusion"])) == 60
-    # 40 examples per class on a frozen multilingual encoder already beat chance (0.25) clearly
-    assert report["model"]["macro_f1"] > 0.45
+    # measured 0.509 (baseline 0.536 on the same 160 rows); chance is 0.25
+    assert report["model"]["macro_f1"] > 0.48
 
 
 def test_eval_restricts_three_class_model_to_binary_labels(
