@@ -5,7 +5,8 @@ In a window ``n`` events arrived, ``k`` of them about one topic. The topic's bas
 share ``p0`` is its count over the total in the ``history`` windows before. The topic
 spikes when
 
-* ``k >= min_count`` (small numbers never alert),
+* ``k >= min_count`` and the window holds ``n >= 2 · min_count`` events (small numbers, or a
+  window still being indexed, never alert),
 * the history holds at least ``min_baseline_total`` events (no baseline, no judgement:
   a new deployment's first traffic raises nothing),
 * its share rose at least ``min_lift`` times: ``k / n >= min_lift · max(p0, min_share)``,
@@ -90,7 +91,9 @@ class ShareSpikeTest:
         False
         """
         share = count / total if total else 0.0
-        if base_total < self.min_baseline_total or total <= 0:
+        # A window that holds only a handful of events (or is still being indexed) cannot
+        # establish a share: it must hold at least twice min_count events.
+        if base_total < self.min_baseline_total or total < 2 * self.min_count:
             return ShareVerdict(spike=False, share=share, baseline_share=0.0, p_value=1.0)
         p0 = max(base_count / base_total, self.min_share)
         p = binom_sf(count, total, p0)

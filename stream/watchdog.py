@@ -94,8 +94,10 @@ def install_watchdog(app: faust.App, settings: Settings, *, counters: PipelineCo
         sends = []
         for s in now_states:
             key = (s.topic, s.partition)
-            at = tracker.last_progress.get(key)
-            if published.get(key, -1) == s.committed or at is None:
+            # Progress is a committed offset that moved while watched, or, when this worker's
+            # batches all finished between two looks, any committed offset once it acked a batch.
+            moved = tracker.last_progress.get(key) is not None or counters.batches > 0
+            if published.get(key, -1) == s.committed or s.committed is None or not moved:
                 continue
             published[key] = s.committed
             value = {"group": st.app_id, "topic": s.topic, "partition": s.partition, "committed": s.committed,

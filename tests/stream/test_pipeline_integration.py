@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient
 
 from feedback.cli.wiring import department_aliases, load_routing_config
 from feedback.schema import (
+    Alert,
     Channel,
     Classification,
     FeedbackEvent,
@@ -31,6 +32,7 @@ from feedback.schema import (
 from feedback.settings import Settings
 from producers import ingest_paths
 from stream.routing import route
+from tests.feedback.test_alert_webhook import Receiver
 from tests.stream.helpers import (
     REPO,
     alerts,
@@ -222,9 +224,11 @@ def test_spikes_are_judged_on_topic_share_per_department_on_event_time(isolated_
     uniform = _at(mix, now, "uniform")
     phase1 = baseline + backfill + uniform
     produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in phase1])
+    receiver = Receiver()  # the worker also POSTs every alert to FEEDBACK_STREAM_ALERT_WEBHOOK
     worker = start_worker(isolated_settings, tmp_path, "--timeout", "500", FEEDBACK_STREAM_ALERT_WINDOW=str(size),
                           FEEDBACK_STREAM_ALERT_HISTORY="3", FEEDBACK_STREAM_ALERT_INTERVAL="2",
-                          FEEDBACK_STREAM_ALERT_MIN_BASELINE="20", FEEDBACK_STREAM_METRICS_PORT="0")
+                          FEEDBACK_STREAM_ALERT_MIN_BASELINE="20", FEEDBACK_STREAM_METRICS_PORT="0",
+                          FEEDBACK_STREAM_ALERT_WEBHOOK=receiver.url)
     try:
         wait_for(lambda: _finished(isolated_settings, [e.id for e in phase1]), timeout=400,
                  what=f"phase 1\n{log_tail(tmp_path)}")
@@ -240,10 +244,14 @@ def test_spikes_are_judged_on_topic_share_per_department_on_event_time(isolated_
         produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in burst])
         wait_for(lambda: _finished(isolated_settings, [e.id for e in burst]), timeout=200, what="the burst")
         wait_for(lambda: bool(alerts(isolated_settings)), timeout=60, what=f"an alert\n{log_tail(tmp_path)}")
-        time.sleep(8)  # any second alert would arrive in this time
+        wait_for(lambda: bool(receiver.bodies), timeout=60, what=f"the alert POST\n{log_tail(tmp_path)}")
+        time.sleep(8)  # any second alert (or second delivery) would arrive in this time
     finally:
         stop_worker(worker)
+        receiver.close()
     raised = alerts(isolated_settings)
+    posted = [Alert.model_validate_json(b) for b in receiver.bodies]
+    assert posted == raised and receiver.headers[0]["content-type"] == "application/json"
     assert [(a.department, a.topic) for a in raised] == [(dept, topic)], raised
     assert raised[0].window_seconds == size and raised[0].share is not None and raised[0].share > raised[0].baseline_share
 
