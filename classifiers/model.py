@@ -55,7 +55,6 @@ class FeedbackClassifier:
         topic: HybridHead | LinearHead,
         topic_min_confidence: float = 0.5,
         topic_secondary_min: float = 0.2,
-        batch_size: int = 32,
         topic_encoder: Encoder | None = None,
     ) -> None:
         sentiment = sentiment if isinstance(sentiment, HybridHead) else HybridHead(sentiment)
@@ -75,7 +74,6 @@ class FeedbackClassifier:
         self.topic: HybridHead = topic
         self.topic_min_confidence = topic_min_confidence
         self.topic_secondary_min = topic_secondary_min
-        self.batch_size = batch_size
         digest = hashlib.sha1()
         for head in (sentiment, topic):
             digest.update(head.coef.tobytes())
@@ -223,7 +221,6 @@ def load_classifier(settings: ClassifierSettings, *, home: Path | None = None) -
         clf = FeedbackClassifier(
             encoder, sentiment=sentiment, topic=topic,
             topic_min_confidence=settings.topic_min_confidence, topic_secondary_min=settings.topic_secondary_min,
-            batch_size=settings.batch_size,
             topic_encoder=topic_encoder,
         )
         log.info("classifier loaded version=%s elapsed=%.2fs", clf.model_version, time.perf_counter() - started)
