@@ -19,7 +19,7 @@ import numpy as np
 from classifiers.heads import HeadConfig, LinearHead
 from feedback.errors import InvalidInput, ModelNotFound
 
-__all__ = ["HybridHead", "LexicalHead", "calibrate", "fit_lexical", "fit_temperature"]
+__all__ = ["HybridHead", "LexicalHead", "calibrate", "fit_lexical", "fit_temperature", "ngram_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,19 @@ def _vectoriser() -> Any:
         HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=N_FEATURES, alternate_sign=False, norm=None),
         HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), n_features=N_FEATURES, alternate_sign=False, norm=None),
     )
+
+
+_SHARED_VECTORISER: Any = None
+
+
+def ngram_counts(texts: Sequence[str]) -> Any:
+    """Hashed n-gram counts (scipy CSR) of ``texts``: the same for every lexical head, so a
+    classifier with a sentiment and a topic head counts each batch once and hands the counts
+    to both (:meth:`LexicalHead.features`)."""
+    global _SHARED_VECTORISER
+    if _SHARED_VECTORISER is None:
+        _SHARED_VECTORISER = _vectoriser()
+    return _SHARED_VECTORISER.transform(list(texts)).tocsr()
 
 
 class LexicalHead:
@@ -51,16 +64,18 @@ class LexicalHead:
         self.idf = idf.astype(np.float32)
         self._vec = _vectoriser()
 
-    def features(self, texts: Sequence[str]) -> Any:
-        """Sublinear-tf × idf, L2-normalised rows (scipy CSR)."""
+    def features(self, texts: Sequence[str], counts: Any = None) -> Any:
+        """Sublinear-tf × idf, L2-normalised rows (scipy CSR); ``counts`` are the texts'
+        :func:`ngram_counts` when the caller already has them."""
         from sklearn.preprocessing import normalize
 
-        counts = self._vec.transform(list(texts)).tocsr().astype(np.float32)
-        counts.data = 1.0 + np.log(counts.data)
-        return normalize(counts.multiply(self.idf).tocsr())
+        raw = self._vec.transform(list(texts)).tocsr() if counts is None else counts
+        tf = raw.astype(np.float32)  # a copy: the caller's counts stay as they were
+        tf.data = 1.0 + np.log(tf.data)
+        return normalize(tf.multiply(self.idf).tocsr())
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        logits = np.asarray(self.features(texts) @ self.coef.T) + self.intercept
+    def predict_proba(self, texts: Sequence[str], counts: Any = None) -> np.ndarray:
+        logits = np.asarray(self.features(texts, counts) @ self.coef.T) + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
@@ -136,11 +151,12 @@ class HybridHead:
     def coef(self) -> np.ndarray:
         return self.dense.coef
 
-    def predict_proba(self, x: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Blended class probabilities for embeddings ``x`` of the (normalised) ``texts``."""
+    def predict_proba(self, x: np.ndarray, texts: Sequence[str], counts: Any = None) -> np.ndarray:
+        """Blended class probabilities for embeddings ``x`` of the (normalised) ``texts``
+        (``counts``: their :func:`ngram_counts`, computed here when not given)."""
         p = self.dense.predict_proba(x)
         if self.lexical is not None:
-            p = (1.0 - self.blend) * p + self.blend * self.lexical.predict_proba(texts)
+            p = (1.0 - self.blend) * p + self.blend * self.lexical.predict_proba(texts, counts)
         return calibrate(p, self.temperature)
 
     def predict_labels(self, x: np.ndarray, texts: Sequence[str]) -> list[str]:

@@ -21,7 +21,7 @@ from classifiers.adapter import has_adapter
 from classifiers.data import cached_embeddings
 from classifiers.encoder import Encoder, load_encoder
 from classifiers.heads import LinearHead, fit_centroids
-from classifiers.lexical import HybridHead
+from classifiers.lexical import HybridHead, ngram_counts
 from classifiers.runtime import choose_runtime
 from classifiers.language import detect_languages
 from classifiers.taxonomy import Taxonomy, load_taxonomy
@@ -112,9 +112,11 @@ class FeedbackClassifier:
         started = time.perf_counter()
         clean = [normalise(t) for t in texts]
         x = self.embed(clean)
-        sent_p = self.sentiment.predict_proba(x, clean)
+        # Both lexical heads hash the same n-grams: count them once per batch.
+        counts = ngram_counts(clean) if self.sentiment.lexical is not None and self.topic.lexical is not None else None
+        sent_p = self.sentiment.predict_proba(x, clean, counts)
         x_topic = x if self.topic_encoder is self.encoder else self.embed(clean, self.topic_encoder)
-        topic_p = self.topic.predict_proba(x_topic, clean)
+        topic_p = self.topic.predict_proba(x_topic, clean, counts)
         langs = detect_languages(clean)
         out: list[Classification] = []
         for i, text in enumerate(clean):

@@ -120,3 +120,17 @@ def test_head_trained_on_another_encoder_is_refused(classifier: FeedbackClassifi
     alien = LinearHead(head.config.model_copy(update={"encoder": "some/other-model"}), coef=head.coef, intercept=head.intercept)
     with pytest.raises(ConfigError, match="some/other-model"):
         FeedbackClassifier(classifier.encoder, sentiment=alien, topic=classifier.topic)
+
+
+def test_both_lexical_heads_score_from_one_ngram_count(classifier: FeedbackClassifier) -> None:
+    # classify_batch counts the n-grams once and hands them to both heads: each head must give
+    # exactly what it gives when it counts the texts itself, and the shared counts stay untouched.
+    from classifiers.lexical import ngram_counts
+
+    texts = ["the courier was two hours late", "غذا سرد بود و دیر رسید", "please add dark mode", "I was charged twice"]
+    counts = ngram_counts(texts)
+    before = counts.copy()
+    for head in (classifier.sentiment.lexical, classifier.topic.lexical):
+        assert head is not None
+        np.testing.assert_array_equal(head.predict_proba(texts, counts), head.predict_proba(texts))
+    assert (counts != before).nnz == 0
