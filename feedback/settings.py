@@ -201,6 +201,14 @@ class StreamSettings(_Section):
     app_id: str = "feedback-pipeline"
     batch_size: int = Field(default=64, ge=1)
     batch_within: float = Field(default=1.0, gt=0, description="seconds to wait to fill a batch")
+    buffer_size: int = Field(
+        default=1024, ge=1, description="events each agent buffers ahead of its batches (Faust stream_buffer_maxsize)",
+    )
+    max_poll_records: int | None = Field(
+        default=None, ge=1,
+        description="records one poll of Kafka hands the worker (unset: batch_size); bounded so that delivering a raw "
+        "backlog into a full classify buffer cannot hold back the records of the index agent (issue #12)",
+    )
     data_dir: Path | None = Field(default=None, description="Faust table state; defaults under services.home")
     routing: Path | None = Field(default=None, description="routing YAML; unset means config/routing.yaml shipped")
     alert_window: int = Field(default=600, ge=60, description="event-time (received_at) window of the spike test, s")

@@ -53,6 +53,14 @@ class PipelineCounters:
     stage: dict[str, str] = field(default_factory=dict)
     metrics: WorkerMetrics | None = None
 
+    def add(self, agent: str, *, classified: int = 0, indexed: int = 0, dead_lettered: int = 0) -> None:
+        """Count what one batch of ``agent`` did, here and in the Prometheus counters."""
+        self.classified += classified
+        self.indexed += indexed
+        self.dead_lettered += dead_lettered
+        if self.metrics is not None:
+            self.metrics.count(agent, classified=classified, indexed=indexed, dead_lettered=dead_lettered)
+
     @property
     def finished(self) -> int:
         """Events whose journey ended here: indexed, or dead-lettered at any stage."""
@@ -90,6 +98,13 @@ def build_app(
         broker_session_timeout=st.session_timeout,
         producer_max_request_size=8 * 1024 * 1024,
         stream_wait_empty=True,
+        # One poll used to hand over everything fetched (thousands of raw records after an
+        # outage); delivering them into a full classify buffer blocked the consumer's one
+        # delivery loop at classification speed, so `classified` records waited and the index
+        # agent starved (docs/liveness.md). A bounded poll returns to the loop quickly, and
+        # Faust's flow control then skips the raw partitions while their buffer is full.
+        broker_max_poll_records=st.max_poll_records or st.batch_size,
+        stream_buffer_maxsize=max(st.buffer_size, st.batch_size),
     )
     raw_topic = app.topic(*k.raw_topics, key_type=bytes, value_type=bytes)
     classified_topic = app.topic(k.classified_topic, key_type=bytes, value_type=bytes)
@@ -111,7 +126,6 @@ def build_app(
         """Run the batch's work to its end even if the agent is being stopped, then ack."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        before = (counters.classified, counters.indexed, counters.dead_lettered)
         task = asyncio.ensure_future(work)
         try:
             await asyncio.shield(task)
@@ -127,9 +141,7 @@ def build_app(
         counters.last_activity = loop.time()
         counters.stage[agent] = f"waiting for records (last batch of {len(events)} acked)"
         if counters.metrics is not None:
-            counters.metrics.batch_done(agent, seconds=loop.time() - started, classified=counters.classified - before[0],
-                                        indexed=counters.indexed - before[1],
-                                        dead_lettered=counters.dead_lettered - before[2])
+            counters.metrics.batch_done(agent, seconds=loop.time() - started)
 
     def parse_raw_batch(events: Sequence[faust.EventT]) -> list[Parsed]:
         return [
@@ -163,8 +175,7 @@ def build_app(
         sends += [letter(d) for d in letters]
         counters.stage["classify"] = f"waiting for Kafka to acknowledge {len(sends)} classified/dead-letter records"
         await send_all(sends)
-        counters.classified += len(results)
-        counters.dead_lettered += len(letters)
+        counters.add("classify", classified=len(results), dead_lettered=len(letters))
         if letters:
             log.warning("dead-lettered %d raw records stage=classify", len(letters))
 
@@ -184,8 +195,7 @@ def build_app(
         sends = [letter(d) for d in letters]
         counters.stage["index"] = f"waiting for Kafka to acknowledge {len(sends)} dead letters"
         await send_all(sends)
-        counters.indexed += len(docs) - len(failed_ids)
-        counters.dead_lettered += len(letters)
+        counters.add("index", indexed=len(docs) - len(failed_ids), dead_lettered=len(letters))
 
     classify_batches = 0
 

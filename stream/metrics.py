@@ -22,7 +22,7 @@ class WorkerMetrics:
     """The worker's counters, batch latency, consumer lag and last progress time.
 
     >>> m = WorkerMetrics()
-    >>> m.batch_done("classify", seconds=0.4, classified=3)
+    >>> m.count("classify", classified=3); m.batch_done("classify", seconds=0.4)
     >>> m.registry.get_sample_value("feedback_events_classified_total")
     3.0
     """
@@ -43,10 +43,14 @@ class WorkerMetrics:
         self.started = Gauge("feedback_worker_start_timestamp_seconds", "Unix time this worker started.", registry=r)
         self.started.set(time.time())
 
-    def batch_done(self, agent: str, *, seconds: float, classified: int = 0, indexed: int = 0,
-                   dead_lettered: int = 0) -> None:
+    def batch_done(self, agent: str, *, seconds: float) -> None:
+        """A batch of ``agent`` was acked ``seconds`` after it arrived."""
         self.batch.labels(agent).observe(seconds)
         self.last_progress.labels(agent).set(time.time())
+
+    def count(self, agent: str, *, classified: int = 0, indexed: int = 0, dead_lettered: int = 0) -> None:
+        """What one batch of ``agent`` did (called by that batch itself, so agents running at
+        the same time never count each other's events)."""
         if classified:
             self.classified.inc(classified)
         if indexed:

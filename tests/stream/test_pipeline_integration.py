@@ -38,6 +38,7 @@ from tests.stream.helpers import (
     REPO,
     alerts,
     dead_letters,
+    free_port,
     id_counts,
     indexed_docs,
     log_tail,
@@ -292,3 +293,50 @@ def test_elasticsearch_outage_while_events_flow_indexes_everything_once(isolated
     dead = _dead_ids(isolated_settings)
     assert set(counts) == set(ids)
     assert not dead, "events met the outage and were dead-lettered instead of waiting"
+
+
+def _worker_counts(port: int) -> tuple[float, float] | None:
+    """(classified, indexed) from the worker's Prometheus endpoint, None while it is not up."""
+    import httpx
+
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith(("feedback_events_classified_total ", "feedback_events_indexed_total "))}
+    if len(values) < 2:
+        return None
+    return values["feedback_events_classified_total"], values["feedback_events_indexed_total"]
+
+
+def test_indexing_keeps_pace_with_classification_through_a_raw_backlog(isolated_settings: Settings, tmp_path: Path) -> None:
+    # Issue #12, the second stall shape (seen in the 20,000-event soak): with a raw backlog
+    # larger than the classify agent's buffer, one poll handed the worker thousands of raw
+    # records; delivering them blocked on the full buffer at classification speed, and the
+    # index agent got no record of `classified` until the whole poll was delivered (minutes,
+    # then a watchdog exit). Polls are now bounded (stream.max_poll_records, default one batch):
+    # indexing stays within a few batches of classification (measured: at most 2 batches; the
+    # unbounded poll fell 21 batches behind on this backlog).
+    batch, backlog = isolated_settings.stream.batch_size, 1500
+    texts = _sample_texts(60)
+    events = _at([texts[i % len(texts)] for i in range(backlog)], utcnow(), "backlog")
+    produce_raw(isolated_settings, "chat", [(e.id.encode(), e.model_dump_json().encode()) for e in events])
+    port = free_port()
+    worker = start_worker(isolated_settings, tmp_path, "--timeout", "600", FEEDBACK_STREAM_METRICS_PORT=str(port),
+                          FEEDBACK_STREAM_BUFFER_SIZE=str(2 * batch))
+    gaps: list[float] = []
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            counts = _worker_counts(port)
+            if counts is not None:
+                gaps.append(counts[0] - counts[1])
+                if counts[1] >= backlog:
+                    break
+            assert worker.poll() is None, f"the worker exited\n{log_tail(tmp_path)}"
+            time.sleep(0.5)
+    finally:
+        stop_worker(worker)
+    assert gaps and gaps[-1] == 0, f"not everything was indexed: last gap {gaps[-1:]}\n{log_tail(tmp_path)}"
+    assert max(gaps) <= 8 * batch, f"indexing fell {max(gaps):.0f} events behind classification"
