@@ -14,7 +14,7 @@ from feedback.errors import InvalidInput
 from feedback.schema import ClassifiedFeedback
 from feedback.settings import Settings
 from feedback.text import normalise
-from sinks import create_next_versions, index_template
+from sinks import PLUGIN, create_next_versions, index_template
 from sinks.search import (
     SearchFilters,
     SearchRequest,
@@ -89,7 +89,7 @@ def test_since_after_until_is_refused() -> None:
 
 
 def test_filter_fields_exist_in_the_sink_template() -> None:
-    props = index_template("x")["template"]["mappings"]["properties"]
+    props = index_template("x", analyzers=PLUGIN)["template"]["mappings"]["properties"]
     clauses = build_filters(SearchFilters(department=["d"], channel=["c"], sentiment=["s"], topic=["t"],
                                           language=["l"], urgency=["u"]))
     flat = [c for c in clauses if "bool" not in c] + [s for c in clauses if "bool" in c for s in c["bool"]["should"]]
