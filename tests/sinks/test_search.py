@@ -40,9 +40,15 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[\w\u200c]+", normalise(text).lower())
 
 
+def _words(text: str) -> set[str]:
+    # The tokens and, like the Persian analyzer, the parts a ZWNJ joins (بی‌کیفیت holds کیفیت).
+    tokens = _tokens(text)
+    return {*tokens, *(part for t in tokens for part in t.split("\u200c"))}
+
+
 def _with_all(docs: list[ClassifiedFeedback], query: str) -> set[str]:
     words = set(_tokens(query))
-    return {d.event.id for d in docs if words <= set(_tokens(d.redacted_text))}
+    return {d.event.id for d in docs if words <= _words(d.redacted_text)}
 
 
 def _with_phrase(docs: list[ClassifiedFeedback], query: str) -> set[str]:
