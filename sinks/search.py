@@ -8,7 +8,8 @@ Porter stemming). Every query searches all of them, whatever the document's or t
 query's language: a query has no reliable language, messages mix scripts, and each
 analyzer leaves the other script alone, so a field of the "wrong" language only repeats
 the standard match. ``best_fields`` scores a document by its best field (plus a small tie
-breaker), so an exact-form match never ranks below a stemmed one. An index created before
+breaker), so an exact form, which matches in the standard field and a stemmed one, tends
+to rank above a form matched only through its stem. An index created before
 the subfields existed simply has none; the query still runs there. Results are filtered
 on keyword fields and highlighted with ``<mark>`` tags around HTML-escaped fragments (safe
 to put into a page as HTML), stemmed matches included.
