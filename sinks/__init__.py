@@ -1,5 +1,13 @@
 """Elasticsearch: the index template, versioned department indexes behind aliases, bulk writers."""
 
+from sinks.analyzers import (
+    BUILTIN,
+    NO_ANALYZERS,
+    PLUGIN,
+    LanguageAnalyzers,
+    choose_analyzers,
+    detect_analyzers,
+)
 from sinks.bulk import (
     AsyncIndexWriter,
     Backoff,
@@ -26,6 +34,10 @@ from sinks.template import index_template, template_name
 from sinks.volumes import AsyncTopicVolumes, volumes_body
 
 __all__ = [
+    "BUILTIN",
+    "NO_ANALYZERS",
+    "PLUGIN",
+    "LanguageAnalyzers",
     "AsyncIndexWriter",
     "AsyncTopicVolumes",
     "Backoff",
@@ -33,10 +45,12 @@ __all__ = [
     "alias_name",
     "alias_targets",
     "bulk_actions",
+    "choose_analyzers",
     "copy_missing",
     "count_documents",
     "create_next_versions",
     "current_version",
+    "detect_analyzers",
     "ensure_department_indexes",
     "index_template",
     "is_transient_error",

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from feedback.errors import FeedbackError
+from sinks.analyzers import detect_analyzers
 from sinks.documents import alias_name, version_index
 from sinks.template import index_template, template_name
 
@@ -28,6 +29,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _put_template(es: Elasticsearch, *, prefix: str) -> None:
+    """(Re)write the index template with the language analyzers the cluster has now.
+
+    Only indexes created afterwards get it: existing versions keep their mapping until a
+    replay makes new ones.
+    """
+    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix, analyzers=detect_analyzers(es)))
+
+
 def ensure_department_indexes(es: Elasticsearch, *, prefix: str, departments: Iterable[str]) -> dict[str, str]:
     """Template, ``-v1`` index and alias for each department, unless the alias exists.
 
@@ -40,7 +50,7 @@ def ensure_department_indexes(es: Elasticsearch, *, prefix: str, departments: It
     {'billing': 'feedback-billing-v1'}
     """
     departments = list(departments)
-    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
+    _put_template(es, prefix=prefix)
     for dept in departments:
         alias = alias_name(prefix, dept)
         if es.indices.exists_alias(name=alias):
@@ -95,7 +105,7 @@ def versions(es: Elasticsearch, *, prefix: str, department: str) -> list[int]:
 
 def create_next_versions(es: Elasticsearch, *, prefix: str, departments: Iterable[str]) -> dict[str, str]:
     """A new empty ``-v<N+1>`` index (from the template) for each department; dept → index."""
-    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix))
+    _put_template(es, prefix=prefix)
     out = {}
     for dept in departments:
         existing = versions(es, prefix=prefix, department=dept)

@@ -1,9 +1,18 @@
 """Full-text search over the department aliases: query building, execution, result shaping.
 
 The query text is folded with :func:`feedback.text.normalise` (the same folding the
-indexed text got), matched against ``subject`` and ``text`` with the ``standard``
-analyzer, filtered on keyword fields and highlighted with ``<mark>`` tags around
-HTML-escaped fragments (safe to put into a page as HTML).
+indexed text got) and matched against ``subject`` and ``text`` three ways at once: the
+``standard`` field (exact word forms), the ``.fa`` subfield (Persian analyzer: ZWNJ
+splits, stopwords, suffix stemming) and the ``.en`` subfield (English analyzer: stopwords,
+Porter stemming). Every query searches all of them, whatever the document's or the
+query's language: a query has no reliable language, messages mix scripts, and each
+analyzer leaves the other script alone, so a field of the "wrong" language only repeats
+the standard match. ``best_fields`` scores a document by its best field (plus a small tie
+breaker), so an exact form, which matches in the standard field and a stemmed one, tends
+to rank above a form matched only through its stem. An index created before
+the subfields existed simply has none; the query still runs there. Results are filtered
+on keyword fields and highlighted with ``<mark>`` tags around HTML-escaped fragments (safe
+to put into a page as HTML), stemmed matches included.
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ MAX_WINDOW = 10_000
 _FACETS = {"department": "department", "channel": "channel", "sentiment": "sentiment.label",
            "topic": "topic.label", "language": "language", "urgency": "urgency"}
 _VERSIONED = re.compile(r"-v\d+$")
+# Subject words weigh double; the language subfields are absent on old indexes (ignored there).
+TEXT_FIELDS = ["subject^2", "subject.fa^2", "subject.en^2", "text", "text.fa", "text.en"]
+_TIE_BREAKER = 0.3
 _SOURCE = [
     "id", "channel", "source", "received_at", "subject", "text", "language", "sentiment", "topic", "topics",
     "urgency", "department", "routing_rule", "rating",
@@ -182,10 +194,12 @@ def build_search_body(request: SearchRequest, *, max_page_size: int = 100) -> di
     must: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     if text:
-        must.append({"multi_match": {"query": text, "fields": ["subject^2", "text"], "type": "best_fields"}})
+        must.append({"multi_match": {"query": text, "fields": TEXT_FIELDS, "type": "best_fields",
+                                     "tie_breaker": _TIE_BREAKER}})
         # Items holding every word, or the exact phrase, rank above those holding only some.
-        should.append({"multi_match": {"query": text, "fields": ["subject^2", "text"], "operator": "and"}})
-        should.append({"multi_match": {"query": text, "fields": ["subject^2", "text"], "type": "phrase", "boost": 2}})
+        should.append({"multi_match": {"query": text, "fields": TEXT_FIELDS, "operator": "and",
+                                       "tie_breaker": _TIE_BREAKER}})
+        should.append({"multi_match": {"query": text, "fields": TEXT_FIELDS, "type": "phrase", "boost": 2}})
     query: dict[str, Any] = {"bool": {"must": must or [{"match_all": {}}], "filter": build_filters(request.filters)}}
     if should:
         query["bool"]["should"] = should
@@ -204,7 +218,11 @@ def build_search_body(request: SearchRequest, *, max_page_size: int = 100) -> di
             "encoder": "html",
             "pre_tags": ["<mark>"],
             "post_tags": ["</mark>"],
-            "fields": {"subject": {"number_of_fragments": 0}, "text": {"fragment_size": 160, "number_of_fragments": 3}},
+            # matched_fields: a word found only through a stem (کتاب in کتاب‌ها) is marked too.
+            "fields": {
+                "subject": {"number_of_fragments": 0, "matched_fields": ["subject", "subject.fa", "subject.en"]},
+                "text": {"fragment_size": 160, "number_of_fragments": 3, "matched_fields": ["text", "text.fa", "text.en"]},
+            },
         },
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sinks.analyzers import LanguageAnalyzers
+
 __all__ = ["index_template", "template_name"]
 
 _KEYWORD = {"type": "keyword"}
@@ -14,17 +16,25 @@ def template_name(prefix: str) -> str:
     return f"{prefix}-feedback"
 
 
-def index_template(prefix: str) -> dict[str, Any]:
+def index_template(prefix: str, *, analyzers: LanguageAnalyzers) -> dict[str, Any]:
     """The composable template for ``<prefix>-<department>-v<N>`` indexes.
 
-    The node we provision has no language analyzers (no analysis-common module), so the
-    text is folded in Python (``feedback.text.normalise``: Persian letter variants, digits,
-    ZWNJ) before indexing and before querying, and analysed with ``standard`` here.
+    The text is folded in Python (``feedback.text.normalise``: Persian letter variants,
+    digits, ZWNJ) before indexing and before querying. ``text`` and ``subject`` are analysed
+    with ``standard`` (exact word forms, every language), and each has the subfields ``fa``
+    (Persian analyzer: ZWNJ splits, normalisation, stopwords, stemming) and ``en`` (English
+    analyzer: possessives, stopwords, Porter stemming) when the cluster has those analyzers
+    (``analyzers``, see :func:`sinks.analyzers.detect_analyzers`). Every document gets both
+    subfields whatever its detected language: a message mixes languages, the language
+    detector can be wrong, and each analyzer leaves the other script's words unstemmed.
 
-    >>> index_template("feedback")["index_patterns"]
-    ['feedback-*-v*']
+    >>> from sinks.analyzers import PLUGIN
+    >>> t = index_template("feedback", analyzers=PLUGIN)
+    >>> t["index_patterns"], t["template"]["mappings"]["properties"]["text"]["fields"]["fa"]["analyzer"]
+    (['feedback-*-v*'], 'feedback_persian')
     """
-    text = {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
+    languages = analyzers.subfields()
+    text = {"type": "text", "analyzer": "standard", "fields": {"raw": {"type": "keyword", "ignore_above": 256}, **languages}}
     return {
         "index_patterns": [f"{prefix}-*-v*"],
         "priority": 200,
@@ -42,7 +52,7 @@ def index_template(prefix: str) -> dict[str, Any]:
                     "received_at": {"type": "date"},
                     "classified_at": {"type": "date"},
                     "subject": text,
-                    "text": {"type": "text", "analyzer": "standard"},
+                    "text": {"type": "text", "analyzer": "standard", **({"fields": languages} if languages else {})},
                     "truncated": {"type": "boolean"},
                     "rating": {"type": "byte"},
                     "language": _KEYWORD,

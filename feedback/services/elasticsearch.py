@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from feedback.errors import ServiceError
+from feedback.services.plugin import ensure_analysis_plugin
 from feedback.services.process import port_in_use, read_pid, wait_until
 from feedback.services.provision import fetch_elasticsearch, find_java
 from feedback.settings import Settings
@@ -79,7 +80,7 @@ class LocalElasticsearch:
         return es_version(self.settings) is not None
 
     def start(self) -> None:
-        """Download once, then start the node as a daemon and wait for yellow health."""
+        """Download once, install the analysis plugin once, then start the node as a daemon and wait for yellow health."""
         s = self.settings.services
         for port in (s.es_port, s.es_port + 100):
             if port_in_use("127.0.0.1", port):
@@ -89,6 +90,8 @@ class LocalElasticsearch:
                 )
         java = find_java(21, configured=s.es_java_home, purpose="Elasticsearch")
         fetch_elasticsearch(s.home, s.es_version)
+        # Before the chown below: the plugin tool writes into the distribution as us.
+        ensure_analysis_plugin(self.dist, home=s.home, java=java, es_version=s.es_version)
         for d in (self.state / "data", self.log_dir, self.state / "tmp"):
             d.mkdir(parents=True, exist_ok=True)
         user = self._run_as()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
@@ -81,6 +82,8 @@ def test_architecture_topics_exist_with_partitions(settings: Settings) -> None:
 def test_down_then_up_twice(settings: Settings) -> None:
     if not (settings.manages_kafka and settings.manages_es):
         pytest.skip("services are external (FEEDBACK_KAFKA_BOOTSTRAP / FEEDBACK_ES_URL); nothing to stop")
+    plugin_zip = settings.services.home / "analysis-plugin" / f"feedback-analysis-{settings.services.es_version}.zip"
+    built = plugin_zip.stat().st_mtime_ns
     down = _cli("down")
     assert down.returncode == 0, down.stderr
     st = json.loads(_cli("status", "--json").stdout)
@@ -89,6 +92,10 @@ def test_down_then_up_twice(settings: Settings) -> None:
     first = _cli("up", "--json")
     assert first.returncode == 0, first.stderr
     assert sorted(json.loads(first.stdout)["started"]) == ["elasticsearch", "kafka"]
+    # Elasticsearch started again with the analysis plugin, which was neither rebuilt nor reinstalled.
+    assert plugin_zip.stat().st_mtime_ns == built
+    plugins = httpx.get(f"{settings.es_url}/_nodes/plugins", params={"filter_path": "nodes.*.plugins.name"}).json()
+    assert [p["name"] for n in plugins["nodes"].values() for p in n["plugins"]] == ["feedback-analysis"]
     second = _cli("up", "--json")
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout)

@@ -106,7 +106,8 @@ def test_search_filter_chart_and_alerts_in_chromium(served, browser) -> None:  #
     box.send_keys("كيفيت")
     browser.find_element(By.ID, "search-button").click()
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-searched") == "2")
-    expected = [d for d in docs if "کیفیت" in re.findall(r"[\w\u200c]+", d.redacted_text)]
+    # A word, or a part of one that a ZWNJ joins (بی‌کیفیت): the Persian analyzer splits there.
+    expected = [d for d in docs if "کیفیت" in re.findall(r"\w+", d.redacted_text)]
     status = browser.find_element(By.ID, "search-status").text
     assert expected and status.startswith(f"{len(expected)} result(s)"), status
     first = browser.find_element(By.CSS_SELECTOR, "#results li .text")

@@ -7,6 +7,8 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
 from feedback.errors import SinkUnavailable
 from sinks import (
+    NO_ANALYZERS,
+    PLUGIN,
     Backoff,
     bulk_actions,
     index_template,
@@ -32,13 +34,13 @@ def test_to_document_uses_the_event_id_and_only_the_redacted_text() -> None:
 
 def test_every_document_field_is_mapped_by_the_strict_template() -> None:
     _id, body = to_document(make_record(1))
-    mapping = index_template("feedback")["template"]["mappings"]
+    mapping = index_template("feedback", analyzers=PLUGIN)["template"]["mappings"]
     assert mapping["dynamic"] == "strict"
     assert set(body) <= set(mapping["properties"])
 
 
 def test_template_types_filters_as_keywords_scores_as_floats_text_as_standard() -> None:
-    tpl = index_template("acme")
+    tpl = index_template("acme", analyzers=NO_ANALYZERS)
     props = tpl["template"]["mappings"]["properties"]
     assert tpl["index_patterns"] == ["acme-*-v*"]
     assert tpl["template"]["settings"]["number_of_replicas"] == 0
