@@ -11,6 +11,7 @@ credentials (``FEEDBACK_ES_*``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,8 @@ __all__ = [
     "role_descriptors",
     "security_enabled",
 ]
+
+log = logging.getLogger(__name__)
 
 READ_PRIVILEGES = ["read", "view_index_metadata"]
 _LUCENE_SPECIAL = re.compile(r'([.?+*|{}\[\]()"\\#@&<>~])')
@@ -70,20 +73,39 @@ def _unreachable(action: str, error: Exception) -> ServiceError:
 
 
 def security_enabled(es: Elasticsearch) -> bool:
-    """Whether the cluster enforces security: ``GET /_xpack`` → ``features.security.enabled``.
+    """Whether the cluster enforces security.
 
-    A cluster without the X-Pack info API (400/404) has none.
+    First ``GET /_xpack`` → ``features.security.enabled``; a node whose X-Pack info fails (the
+    ``integ-test-zip`` node has no monitoring module, so ``/_xpack`` answers 500) is asked
+    ``GET /_security/_authenticate`` instead: 200 means security on, a missing handler (400/404)
+    means off. Credentials the node refuses (401) are an error, not "off".
     """
     try:
         info = es.xpack.info(categories="features")
+        security = info.get("features", {}).get("security", {})
+        return bool(security.get("available")) and bool(security.get("enabled"))
     except ApiError as e:
-        if e.meta.status in (400, 404):
-            return False
-        raise _unreachable("GET /_xpack", e) from e
+        if e.meta.status == 401:
+            raise _refused(e) from e
+        log.debug("GET /_xpack failed (%s); asking the security API", e)
     except TransportError as e:
         raise _unreachable("GET /_xpack", e) from e
-    security = info.get("features", {}).get("security", {})
-    return bool(security.get("available")) and bool(security.get("enabled"))
+    try:
+        es.security.authenticate()
+    except ApiError as e:
+        if e.meta.status == 401:
+            raise _refused(e) from e
+        if e.meta.status in (400, 404, 405):
+            return False
+        raise _unreachable("GET /_security/_authenticate", e) from e
+    except TransportError as e:
+        raise _unreachable("GET /_security/_authenticate", e) from e
+    return True
+
+
+def _refused(error: Exception) -> ServiceError:
+    return ServiceError(f"Elasticsearch refused the credentials ({error}); set FEEDBACK_ES_API_KEY or "
+                        "FEEDBACK_ES_USERNAME/FEEDBACK_ES_PASSWORD to an admin's")
 
 
 def create_es_key(
