@@ -164,7 +164,7 @@ function start() {
   $("#key-gate").hidden = true;
   $("#app").hidden = false;
   $("#key-forget").hidden = false;
-  if (sessionStorage.getItem(KEY)) start(); else showGate();
+  runSearch(1); runTrends(); loadAlerts();
 }
 
 $("#key-form").addEventListener("submit", (e) => {
