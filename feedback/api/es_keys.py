@@ -75,32 +75,31 @@ def _unreachable(action: str, error: Exception) -> ServiceError:
 def security_enabled(es: Elasticsearch) -> bool:
     """Whether the cluster enforces security.
 
-    First ``GET /_xpack`` → ``features.security.enabled``; a node whose X-Pack info fails (the
-    ``integ-test-zip`` node has no monitoring module, so ``/_xpack`` answers 500) is asked
-    ``GET /_security/_authenticate`` instead: 200 means security on, a missing handler (400/404)
-    means off. Credentials the node refuses (401) are an error, not "off".
+    ``GET /_security/_authenticate``: 200 means security on. A node without the security
+    handler (400/404/405: the module is absent or disabled) or one that says security is not
+    enabled answers "off". Anything else falls back to ``GET /_xpack`` →
+    ``features.security.enabled`` (not asked first: the ``integ-test-zip`` node has no
+    monitoring module, so its ``/_xpack`` answers 500). Credentials the node refuses (401)
+    are an error, not "off".
     """
     try:
-        info = es.xpack.info(categories="features")
-        security = info.get("features", {}).get("security", {})
-        return bool(security.get("available")) and bool(security.get("enabled"))
-    except ApiError as e:
-        if e.meta.status == 401:
-            raise _refused(e) from e
-        log.debug("GET /_xpack failed (%s); asking the security API", e)
-    except TransportError as e:
-        raise _unreachable("GET /_xpack", e) from e
-    try:
         es.security.authenticate()
+        return True
     except ApiError as e:
         if e.meta.status == 401:
             raise _refused(e) from e
-        if e.meta.status in (400, 404, 405):
+        said = str(e).lower()
+        if e.meta.status in (400, 404, 405) or "must be explicitly enabled" in said or "security is not enabled" in said:
             return False
-        raise _unreachable("GET /_security/_authenticate", e) from e
+        log.debug("GET /_security/_authenticate failed (%s); asking GET /_xpack", e)
     except TransportError as e:
         raise _unreachable("GET /_security/_authenticate", e) from e
-    return True
+    try:
+        info = es.xpack.info(categories="features")
+    except (ApiError, TransportError) as e:
+        raise _unreachable("GET /_xpack", e) from e
+    security = info.get("features", {}).get("security", {})
+    return bool(security.get("available")) and bool(security.get("enabled"))
 
 
 def _refused(error: Exception) -> ServiceError:

@@ -134,3 +134,34 @@ def test_keys_create_asks_the_real_node_and_issues_an_es_key_only_with_security(
     if secured:  # clean up the key this test made
         assert CliRunner().invoke(app, ["keys", "revoke", created["id"]],
                                   env={"FEEDBACK_API_KEYS_FILE": str(tmp_path / "keys.json")}).exit_code == 0
+
+
+class _Probe:
+    """The meta and body of one canned error answer (logic test; the real node is asked above)."""
+
+    def __init__(self, status: int, body: object) -> None:
+        from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+
+        self.meta = ApiResponseMeta(status=status, http_version="1.1", headers=HttpHeaders(), duration=0.0,
+                                    node=NodeConfig("http", "localhost", 9200))
+        self.body = body
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [(400, "no handler found for uri [/_security/_authenticate]", False),
+     (500, "Security must be explicitly enabled when using a [basic] license", False)],
+)
+def test_security_probe_reads_off_from_the_answers_of_a_node_without_it(status: int, message: str, expected: bool) -> None:
+    from elasticsearch import ApiError
+
+    probe = _Probe(status, {"error": message})
+
+    class Security:
+        def authenticate(self) -> None:
+            raise ApiError(message, meta=probe.meta, body=probe.body)  # type: ignore[arg-type]
+
+    class Client:
+        security = Security()
+
+    assert security_enabled(Client()) is expected  # type: ignore[arg-type]
