@@ -87,8 +87,8 @@ class WebhookGuard:
                                       f"{tolerance} s allowed; sign each request when it is sent and keep clocks in sync")
         return source, secrets[source].get_secret_value()
 
-    def admit(self, *, source: str, secret: str, timestamp: str, sent: str | None, body: bytes) -> None:
-        """Check the signature, refuse a replay, take a token; raises :class:`WebhookRefused`."""
+    def admit(self, *, source: str, secret: str, timestamp: str, sent: str | None, body: bytes) -> str:
+        """Check the signature, refuse a replay, take a token; the signature, else :class:`WebhookRefused`."""
         expected = signature(secret, timestamp, body)
         if not sent or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
             raise WebhookRefused(401, f"bad signature for source {source!r}: expected {SIGNATURE_HEADER}: "
@@ -115,3 +115,9 @@ class WebhookGuard:
                     429, f"rate limit of source {source!r}: at most {self.settings.webhook_rate:g} request(s)/s "
                          f"(bursts of {self.settings.webhook_burst}); retry after {math.ceil(wait)} s",
                     headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return expected
+
+    def forget(self, signature_: str) -> None:
+        """Let a delivery that failed on our side (Kafka down: 503) be retried as it is."""
+        with self._lock:
+            self._seen.pop(signature_, None)

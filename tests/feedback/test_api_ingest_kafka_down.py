@@ -27,7 +27,10 @@ def test_ingest_answers_503_with_one_line_when_kafka_is_unreachable(tmp_path: Pa
         {"role": "customer", "text": "my refund never arrived", "timestamp": "2026-11-02T09:00:00Z"}]}
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         body = json.dumps(transcript).encode()
-        response = client.post("/ingest/chat", content=body, headers=signed(body, **{"content-type": "application/json"}))
+        headers = signed(body, **{"content-type": "application/json"})
+        response = client.post("/ingest/chat", content=body, headers=headers)
+        retried = client.post("/ingest/chat", content=body, headers=headers)
+    assert retried.status_code == 503, "a delivery that failed on our side must not count as seen (409)"
     assert response.status_code == 503, response.text
     detail = response.json()["detail"]
     assert detail.startswith(f"cannot connect to Kafka at {settings.kafka_bootstrap}") and "\n" not in detail

@@ -8,7 +8,8 @@ import re
 import uuid
 
 import pytest
-from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch
+from elasticsearch import AuthenticationException, AuthorizationException
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from feedback.api.deps import make_es_client
@@ -91,7 +92,9 @@ def test_es_key_reads_its_department_only_and_revoke_invalidates_it(
         created = json.loads(result.stdout)
         es_key = created["es_api_key"]
         assert es_key and es_key["id"]
-        reader = Elasticsearch(s.es_url, api_key=es_key["encoded"], **_tls(s))
+        # The key's own client, built like every other (same URL and TLS settings), with only the key.
+        as_key = s.es.model_copy(update={"api_key": SecretStr(es_key["encoded"]), "username": None, "password": None})
+        reader = make_es_client(s.model_copy(update={"es": as_key}))
         try:
             hits = reader.search(index=f"{prefix}-billing")["hits"]["hits"]
             assert [h["_id"] for h in hits] == ["billing-1"]
@@ -111,29 +114,6 @@ def test_es_key_reads_its_department_only_and_revoke_invalidates_it(
             reader.close()
     finally:
         admin.close()
-
-
-def _tls(settings: Settings) -> dict[str, object]:
-    """The CA settings of the admin client, so the key's client trusts the same node."""
-    ca = getattr(settings.es, "ca_file", None) or getattr(settings.es, "ca_certs", None)
-    return {"ca_certs": str(ca)} if ca else {}
-
-
-@pytest.mark.integration
-def test_keys_create_asks_the_real_node_and_issues_an_es_key_only_with_security(settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    es = make_es_client(settings)
-    try:
-        secured = security_enabled(es)
-    finally:
-        es.close()
-    result = CliRunner().invoke(app, ["keys", "create", "-d", "billing", "--json"],
-                                env={"FEEDBACK_API_KEYS_FILE": str(tmp_path / "keys.json")})
-    assert result.exit_code == 0, result.output
-    created = json.loads(result.stdout)
-    assert (created["es_api_key"] is not None) is secured
-    if secured:  # clean up the key this test made
-        assert CliRunner().invoke(app, ["keys", "revoke", created["id"]],
-                                  env={"FEEDBACK_API_KEYS_FILE": str(tmp_path / "keys.json")}).exit_code == 0
 
 
 class _Probe:

@@ -143,15 +143,19 @@ async def ingest(channel: str, request: Request, settings: SettingsDep) -> Inges
         except _TooLarge:
             return JSONResponse(status_code=413, content={"detail": f"body over the limit of {limit} bytes; split "
                                                                     "it or raise FEEDBACK_API_MAX_BODY_BYTES"})
-        guard.admit(source=source, secret=secret, timestamp=headers[TIMESTAMP_HEADER],
-                    sent=headers.get(SIGNATURE_HEADER), body=body)
+        seen = guard.admit(source=source, secret=secret, timestamp=headers[TIMESTAMP_HEADER],
+                           sent=headers.get(SIGNATURE_HEADER), body=body)
     except WebhookRefused as refused:
         log.info("webhook refused status=%d channel=%s source=%r: %s", refused.status, channel,
                  headers.get(SOURCE_HEADER), refused.detail)
         return JSONResponse(status_code=refused.status, content={"detail": refused.detail}, headers=refused.headers)
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r} in the path: expected one of {', '.join(CHANNELS)}")
-    outcome = await run_in_threadpool(_produce, request.app, settings, channel, body)
+    try:
+        outcome = await run_in_threadpool(_produce, request.app, settings, channel, body)
+    except ServiceError:
+        guard.forget(seen)  # nothing was delivered: the sender may retry the same signed request
+        raise
     if isinstance(outcome, IngestRejected):
         log.info("webhook rejected channel=%s errors=%d", channel, len(outcome.errors))
         return JSONResponse(status_code=400, content=outcome.model_dump())
