@@ -11,10 +11,11 @@ here is built at import time.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -239,6 +240,31 @@ class ApiSettings(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     max_page_size: int = Field(default=100, ge=1)
+    keys_file: Path | None = Field(
+        default=None,
+        description="JSON file of the API keys (hashes only, mode 0600); unset means <services.home>/api/keys.json",
+    )
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HMAC-SHA256 secret per webhook source (X-Feedback-Source); as an environment variable a "
+        'JSON map: FEEDBACK_API_WEBHOOK_SECRETS=\'{"intercom": "..."}\'',
+    )
+    webhook_tolerance_s: int = Field(
+        default=300, ge=1, description="a signed timestamp older (or further ahead) than this is refused as stale"
+    )
+    webhook_rate: float = Field(default=5.0, gt=0, description="requests per second each source may send (refill)")
+    webhook_burst: int = Field(default=20, ge=1, description="requests a source may send at once (bucket size)")
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_are_long(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for source, secret in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", source):
+                raise ValueError(f"webhook source name {source!r}: expected 1-64 letters, digits, '_', '.' or '-'")
+            if len(secret.get_secret_value()) < 16:
+                raise ValueError(f"the webhook secret of source {source!r} is shorter than 16 characters; "
+                                 "use a random one (python -c 'import secrets; print(secrets.token_hex(32))')")
+        return value
 
 
 class Settings(BaseSettings):
@@ -271,6 +297,11 @@ class Settings(BaseSettings):
     def es_url(self) -> str:
         """The Elasticsearch to talk to: the configured one, or the local node."""
         return self.es.url or f"http://127.0.0.1:{self.services.es_port}"
+
+    @property
+    def api_keys_file(self) -> Path:
+        """Where the API keys live: ``api.keys_file``, or ``<services.home>/api/keys.json``."""
+        return self.api.keys_file or self.services.home / "api" / "keys.json"
 
     @property
     def manages_kafka(self) -> bool:

@@ -40,6 +40,9 @@ class TrendsRequest(_Shape):
     interval: str = Field(default="1h", description="bucket width: 15m, 1h, 1d, ...")
     department: str | None = None
     topic: str | None = None
+    scope: list[str] = Field(
+        default_factory=list, description="only documents of these departments (the caller's); empty means all"
+    )
 
 
 class TrendBucket(_Shape):
@@ -112,6 +115,8 @@ def build_trends_body(request: TrendsRequest) -> dict[str, Any]:
     ]
     if request.department:
         filters.append({"term": {"department": request.department}})
+    if request.scope:
+        filters.append({"terms": {"department": sorted(request.scope)}})
     if request.topic:
         filters.append({"term": {"topic.label": request.topic}})
     offset = int(request.since.timestamp()) % step

@@ -21,6 +21,7 @@ from feedback.cli import bench as _bench  # noqa: F401  (registers commands)
 from feedback.cli import search as _search  # noqa: F401  (registers commands)
 from feedback.cli import serve as _serve  # noqa: F401  (registers commands)
 from feedback.cli import soak as _soak  # noqa: F401  (registers commands)
+from feedback.cli import keys as _keys  # noqa: F401  (registers commands)
 from feedback.cli.app import app
 from feedback.errors import FeedbackError
 

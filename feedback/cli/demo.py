@@ -189,4 +189,5 @@ def _print_summary(s: dict[str, Any]) -> None:
         hits.add_row(h["query"], h["department"] or "-", h["fragment"].replace("<em>", "[bold]").replace("</em>", "[/bold]"))
     out.print(hits)
     out.print("Explore further: feedback search \"refund\" --department billing · feedback trends --since 1d · "
-              "feedback serve (web page on http://127.0.0.1:8000) · feedback replay --help")
+              "feedback keys create --role ops, then feedback serve (web page on http://127.0.0.1:8000) · "
+              "feedback replay --help")

@@ -30,8 +30,13 @@ def serve_command(
     bind_port = port if port is not None else settings.api.port
     if not 1 <= bind_port <= 65535:
         raise ConfigError(f"expected --port between 1 and 65535, got {bind_port}")
-    log.info("serving host=%s port=%d", bind_host, bind_port)
-    print(f"feedback web page and API on http://{bind_host}:{bind_port}/ (OpenAPI schema: /openapi.json)")
+    from feedback.keys import KeyStore
+
+    active = sum(k.active for k in KeyStore(settings.api_keys_file).keys())
+    log.info("serving host=%s port=%d keys=%d", bind_host, bind_port, active)
+    print(f"feedback web page and API on http://{bind_host}:{bind_port}/ (OpenAPI schema: /openapi.json); "
+          f"{active} active API key(s) in {settings.api_keys_file}"
+          + ("" if active else " — issue one with `feedback keys create --department NAME`"))
     try:
         uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning")
     except OSError as e:

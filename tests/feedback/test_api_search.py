@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -15,6 +16,7 @@ from kafka import KafkaProducer
 from feedback.api.app import create_app
 from feedback.schema import Alert, ClassifiedFeedback
 from feedback.settings import Settings
+from tests.feedback.api_keys import bearer, issue_key, with_api
 from tests.sinks.search_corpus import indexed_corpus
 
 pytestmark = pytest.mark.integration
@@ -23,14 +25,15 @@ Corpus = tuple[Settings, Elasticsearch, list[ClassifiedFeedback]]
 
 
 @pytest.fixture(scope="module")
-def corpus(settings: Settings) -> Iterator[Corpus]:
-    with indexed_corpus(settings) as c:
-        yield c
+def corpus(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+    with indexed_corpus(settings) as (s, es, docs):
+        yield with_api(s, tmp_path_factory.mktemp("keys") / "keys.json"), es, docs
 
 
 @pytest.fixture(scope="module")
 def client(corpus: Corpus) -> Iterator[TestClient]:
-    with TestClient(create_app(corpus[0])) as c:
+    """An ops key: these tests are about search itself (department scope: test_api_access.py)."""
+    with TestClient(create_app(corpus[0]), headers=bearer(issue_key(corpus[0], roles=["ops"]))) as c:
         yield c
 
 
@@ -111,15 +114,15 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
             "page", "size"} <= names
 
 
-def test_the_page_and_its_files_are_served(client: TestClient) -> None:
+def test_the_page_is_served_whole_with_its_script_inlined(client: TestClient) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and 'dir="auto"' in page.text and "/static/app.js" in page.text
-    assert "cdn" not in page.text.lower()
-    assert client.get("/static/app.js").status_code == 200
+    assert page.status_code == 200 and 'dir="auto"' in page.text and "function runSearch" in page.text
+    assert "cdn" not in page.text.lower() and "/static/" not in page.text
+    assert client.get("/static/app.js").status_code == 404  # nothing else serves files
     assert client.get("/static/..%2Fapp.py").status_code == 404
 
 
-def test_alerts_are_read_from_the_alerts_topic(isolated_settings: Settings) -> None:
+def test_alerts_are_read_from_the_alerts_topic(isolated_settings: Settings, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     spike = Alert(topic="app_bug", department="engineering", window_start=now - timedelta(minutes=5),
                   window_seconds=300, count=25, baseline=1.2, p_value=1e-8)
@@ -129,14 +132,15 @@ def test_alerts_are_read_from_the_alerts_topic(isolated_settings: Settings) -> N
         producer.send(isolated_settings.kafka.alerts_topic, alert.model_dump_json().encode(), key=alert.topic.encode())
     producer.flush()
     producer.close()
-    with TestClient(create_app(isolated_settings)) as c:
+    s = with_api(isolated_settings, tmp_path / "keys.json")
+    with TestClient(create_app(s), headers=bearer(issue_key(s, roles=["ops"]))) as c:
         body = c.get("/alerts", params={"within": "24h"}).json()
         assert [Alert.model_validate(a) for a in body["alerts"]] == [spike]
         assert c.get("/alerts", params={"department": "billing"}).json()["alerts"] == []
         assert len(c.get("/alerts", params={"within": "7d"}).json()["alerts"]) == 2
 
 
-def test_elasticsearch_down_is_503_with_one_line(settings: Settings) -> None:
+def test_elasticsearch_down_is_503_with_one_line(settings: Settings, tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as s:
@@ -144,7 +148,8 @@ def test_elasticsearch_down_is_503_with_one_line(settings: Settings) -> None:
         port = s.getsockname()[1]
     down = settings.model_copy(update={"es": settings.es.model_copy(update={"url": f"http://127.0.0.1:{port}",
                                                                            "request_timeout": 2.0})})
-    with TestClient(create_app(down)) as c:
+    down = with_api(down, tmp_path / "keys.json")
+    with TestClient(create_app(down), headers=bearer(issue_key(down, roles=["ops"]))) as c:
         res = c.get("/search", params={"q": "x"})
         assert res.status_code == 503 and "FEEDBACK_ES_URL" in res.json()["detail"]
         assert c.get("/trends").status_code == 503

@@ -25,6 +25,7 @@ from kafka import KafkaProducer
 from feedback.api.app import create_app
 from feedback.schema import Alert, ClassifiedFeedback
 from feedback.settings import Settings
+from tests.feedback.api_keys import issue_key, with_api
 from tests.sinks.search_corpus import indexed_corpus
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -45,10 +46,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(settings: Settings, isolated_settings: Settings) -> Iterator[tuple[str, list[ClassifiedFeedback], Alert]]:
+def served(settings: Settings, isolated_settings: Settings,
+           tmp_path: Path) -> Iterator[tuple[str, list[ClassifiedFeedback], Alert, Settings]]:
     """The API on a free local port over the indexed corpus, with one open alert on the topic."""
     with indexed_corpus(settings) as (corpus_settings, _es, docs):
-        s = corpus_settings.model_copy(update={"kafka": isolated_settings.kafka})
+        s = with_api(corpus_settings.model_copy(update={"kafka": isolated_settings.kafka}), tmp_path / "keys.json")
         now = datetime.now(UTC)
         alert = Alert(topic="delivery_shipping", department="logistics", window_start=now - timedelta(minutes=5),
                       window_seconds=300, count=31, baseline=2.4, p_value=3e-9)
@@ -65,7 +67,7 @@ def served(settings: Settings, isolated_settings: Settings) -> Iterator[tuple[st
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}", docs, alert
+            yield f"http://127.0.0.1:{port}", docs, alert, s
         finally:
             server.should_exit = True
             thread.join(10)
@@ -95,10 +97,21 @@ def test_search_filter_chart_and_alerts_in_chromium(served, browser) -> None:  #
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    url, docs, alert = served
+    url, docs, alert, s = served
     wait = WebDriverWait(browser, 20)
     browser.get(url + "/")
+    # No key yet: the page asks for one and shows nothing else; a wrong key is refused with the reason.
+    gate = browser.find_element(By.ID, "key-gate")
+    assert gate.is_displayed() and not browser.find_element(By.ID, "app").is_displayed()
+    browser.find_element(By.ID, "api-key").send_keys("fbk_0123456789ab_" + "w" * 43)
+    browser.find_element(By.ID, "key-button").click()
+    wait.until(lambda d: "refused" in d.find_element(By.ID, "key-status").text and gate.is_displayed())
+    assert "unknown or revoked" in browser.find_element(By.ID, "key-status").text
+    assert browser.execute_script("return sessionStorage.getItem('feedback-api-key')") is None
+    browser.find_element(By.ID, "api-key").send_keys(issue_key(s, roles=["ops"]))
+    browser.find_element(By.ID, "key-button").click()
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-searched") == "1")
+    assert browser.execute_script("return sessionStorage.getItem('feedback-api-key')").startswith("fbk_")
     assert "300 result(s)" in browser.find_element(By.ID, "search-status").text
 
     # Search Persian with Arabic letter variants, then narrow with a filter.
@@ -152,3 +165,24 @@ def test_search_filter_chart_and_alerts_in_chromium(served, browser) -> None:  #
     browser.execute_script("window.scrollTo(0, 0)")
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+def test_a_department_key_sees_its_department_only_in_chromium(served, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, docs, _alert, s = served
+    wait = WebDriverWait(browser, 20)
+    browser.get(url + "/")
+    browser.find_element(By.ID, "api-key").send_keys(issue_key(s, departments=["logistics"]))
+    browser.find_element(By.ID, "key-button").click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-searched") == "1")
+    logistics = sum(d.department == "logistics" for d in docs)
+    assert browser.find_element(By.ID, "search-status").text.startswith(f"{logistics} result(s)")
+    options = browser.execute_script(
+        "return [...document.querySelectorAll('#search-form select[name=department] option')].map(o => o.value)")
+    assert options == ["", "logistics"]
+    # Reload: the key is kept in this tab's sessionStorage, and the page starts at once.
+    browser.refresh()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-searched") == "1")
+    assert not browser.find_element(By.ID, "key-gate").is_displayed()

@@ -14,6 +14,7 @@ from feedback.api import create_app
 from feedback.settings import Settings
 from producers import ParseOptions, RejectsFile, expand_paths, parse_path
 from tests.producers.hostile import corpus
+from tests.feedback.api_keys import signed, with_api
 
 OPTIONS = ParseOptions(author_secret=b"k")
 REPO = Path(__file__).resolve().parents[2]
@@ -85,6 +86,7 @@ class _StubProducer:
 def client(tmp_path: Path) -> TestClient:
     settings = Settings()
     settings = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"rejects_dir": tmp_path})})
+    settings = with_api(settings, tmp_path / "keys.json", webhook_burst=1000)
     app = create_app(settings)
     app.state.ingest_producer = _StubProducer()
     return TestClient(app, raise_server_exceptions=False)
@@ -92,7 +94,7 @@ def client(tmp_path: Path) -> TestClient:
 
 def test_webhook_answers_4xx_with_a_reason_never_500_on_the_corpus(client: TestClient) -> None:
     for case in corpus():
-        response = client.post(f"/ingest/{case.channel}", content=case.data)
+        response = client.post(f"/ingest/{case.channel}", content=case.data, headers=signed(case.data))
         assert response.status_code in (202, 400, 413), (case.name, response.status_code, response.text)
         if response.status_code == 400:
             assert response.json()["errors"][0]["reason"], case.name
@@ -102,5 +104,6 @@ def test_webhook_answers_4xx_with_a_reason_never_500_on_the_corpus(client: TestC
 
 def test_webhook_mbox_body_is_two_events(client: TestClient) -> None:
     case = next(c for c in corpus() if c.name == "mbox body posted as one payload")
-    response = client.post("/ingest/email", content=case.data, headers={"content-type": "application/mbox"})
+    response = client.post("/ingest/email", content=case.data,
+                           headers=signed(case.data, **{"content-type": "application/mbox"}))
     assert response.status_code == 202 and response.json()["count"] == 2

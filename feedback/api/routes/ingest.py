@@ -6,6 +6,10 @@ Console CSV for app_review. All records valid: 202 with the event ids, once Kafk
 acknowledged them. Any record invalid: 400 naming each bad record and field, and nothing
 is produced (the caller keeps the payload and can fix it). Over
 ``settings.api.max_body_bytes``: 413.
+
+Every request must be signed (``feedback.signing``): unknown source, stale timestamp or bad
+signature 401, a replayed signature 409, over the source's rate 429 with ``Retry-After``
+(``feedback.api.webhook_guard``). Nothing reaches Kafka unless all checks pass.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from feedback.api.deps import SettingsDep
+from feedback.api.webhook_guard import WebhookGuard, WebhookRefused
 from feedback.errors import InvalidInput, ServiceError
 from feedback.schema import CHANNELS
 from feedback.settings import Settings
+from feedback.signing import SIGNATURE_HEADER, SOURCE_HEADER, TIMESTAMP_HEADER
 from producers import EventProducer, IngestReport, ParseOptions, RejectsFile, deliver, parse_bytes
 
 __all__ = ["FieldError", "IngestAccepted", "IngestRejected", "router"]
@@ -74,6 +80,15 @@ def _producer(app: FastAPI, settings: Settings) -> EventProducer:
         return producer
 
 
+def _guard(app: FastAPI, settings: Settings) -> WebhookGuard:
+    with _lock:
+        guard: WebhookGuard | None = getattr(app.state, "webhook_guard", None)
+        if guard is None:
+            guard = WebhookGuard(settings.api)
+            app.state.webhook_guard = guard
+        return guard
+
+
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -111,21 +126,38 @@ def _produce(app: FastAPI, settings: Settings, channel: str, body: bytes) -> Ing
     "/ingest/{channel}",
     status_code=202,
     response_model=IngestAccepted,
-    responses={400: {"model": IngestRejected}, 413: {"description": "body over settings.api.max_body_bytes"}},
+    responses={400: {"model": IngestRejected}, 401: {"description": "unsigned, unknown source, bad signature "
+                                                                     "or stale timestamp"},
+               409: {"description": "replayed signature"}, 413: {"description": "body over settings.api.max_body_bytes"},
+               429: {"description": "over the source's rate; see Retry-After"}},
 )
 async def ingest(channel: str, request: Request, settings: SettingsDep) -> IngestAccepted | JSONResponse:
-    """Ingest one payload in a channel's formats; 202 with the event ids once Kafka acknowledged."""
-    if channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {channel!r} in the path: expected one of {', '.join(CHANNELS)}")
+    """Ingest one signed payload in a channel's formats; 202 with the event ids once Kafka acknowledged."""
+    guard = _guard(request.app, settings)
+    headers = request.headers
     limit = settings.api.max_body_bytes
     try:
-        body = await _read_limited(request, limit)
-    except _TooLarge:
-        return JSONResponse(status_code=413, content={"detail": f"body over the limit of {limit} bytes; split it "
-                                                                "or raise FEEDBACK_API_MAX_BODY_BYTES"})
-    outcome = await run_in_threadpool(_produce, request.app, settings, channel, body)
+        source, secret = guard.source_secret(headers.get(SOURCE_HEADER), headers.get(TIMESTAMP_HEADER))
+        try:
+            body = await _read_limited(request, limit)
+        except _TooLarge:
+            return JSONResponse(status_code=413, content={"detail": f"body over the limit of {limit} bytes; split "
+                                                                    "it or raise FEEDBACK_API_MAX_BODY_BYTES"})
+        seen = guard.admit(source=source, secret=secret, timestamp=headers[TIMESTAMP_HEADER],
+                           sent=headers.get(SIGNATURE_HEADER), body=body)
+    except WebhookRefused as refused:
+        log.info("webhook refused status=%d channel=%s source=%r: %s", refused.status, channel,
+                 headers.get(SOURCE_HEADER), refused.detail)
+        return JSONResponse(status_code=refused.status, content={"detail": refused.detail}, headers=refused.headers)
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r} in the path: expected one of {', '.join(CHANNELS)}")
+    try:
+        outcome = await run_in_threadpool(_produce, request.app, settings, channel, body)
+    except ServiceError:
+        guard.forget(seen)  # nothing was delivered: the sender may retry the same signed request
+        raise
     if isinstance(outcome, IngestRejected):
         log.info("webhook rejected channel=%s errors=%d", channel, len(outcome.errors))
         return JSONResponse(status_code=400, content=outcome.model_dump())
-    log.info("webhook accepted channel=%s events=%d", channel, outcome.count)
+    log.info("webhook accepted channel=%s source=%s events=%d", channel, source, outcome.count)
     return outcome

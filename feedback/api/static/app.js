@@ -5,6 +5,19 @@
 const $ = (sel, root = document) => root.querySelector(sel);
 const SENTIMENTS = ["negative", "neutral", "positive"];
 const state = { page: 1, size: 20, total: 0 };
+const KEY = "feedback-api-key";
+
+// The API key lives in this tab's sessionStorage only; every request sends it as a Bearer token.
+class Unauthorized extends Error {}
+
+function showGate(message) {
+  sessionStorage.removeItem(KEY);
+  $("#app").hidden = true;
+  $("#key-forget").hidden = true;
+  $("#key-gate").hidden = false;
+  if (message) $("#key-status").textContent = message;
+  $("#api-key").focus();
+}
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -23,8 +36,12 @@ function svg(tag, attrs = {}, text) {
 async function getJSON(path, params) {
   const qs = new URLSearchParams();
   for (const [k, v] of params) if (v !== "" && v !== null && v !== undefined) qs.append(k, v);
-  const res = await fetch(`${path}?${qs}`);
+  const res = await fetch(`${path}?${qs}`, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` } });
   const body = await res.json();
+  if (res.status === 401) {
+    showGate(`The API key was refused: ${body.detail || "unknown or revoked"}. Enter a valid key.`);
+    throw new Unauthorized(body.detail || "API key refused");
+  }
   if (!res.ok) {
     const detail = Array.isArray(body.detail) ? body.detail.map((d) => `${d.loc.slice(-1)}: ${d.msg}`).join("; ") : body.detail;
     throw new Error(detail || `HTTP ${res.status}`);
@@ -143,10 +160,26 @@ async function loadAlerts() {
   }
 }
 
+function start() {
+  $("#key-gate").hidden = true;
+  $("#app").hidden = false;
+  $("#key-forget").hidden = false;
+  runSearch(1); runTrends(); loadAlerts();
+}
+
+$("#key-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const key = $("#api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY, key);
+  $("#api-key").value = "";
+  start();
+});
+$("#key-forget").addEventListener("click", () => showGate("Signed out: the key was removed from this tab."));
 $("#search-form").addEventListener("submit", (e) => { e.preventDefault(); runSearch(1); });
 for (const sel of $("#search-form").querySelectorAll("select")) sel.addEventListener("change", () => runSearch(1));
 $("#prev").addEventListener("click", () => runSearch(state.page - 1));
 $("#next").addEventListener("click", () => runSearch(state.page + 1));
 $("#trends-form").addEventListener("submit", (e) => { e.preventDefault(); runTrends(); });
 $("#trends-form").querySelector("select[name=department]").addEventListener("change", runTrends);
-runSearch(1); runTrends(); loadAlerts();
+if (sessionStorage.getItem(KEY)) start(); else showGate();
