@@ -44,7 +44,7 @@ def es_client(request: Request) -> Elasticsearch:
         client: Elasticsearch | None = getattr(app.state, "search_es", None)
         if client is None:
             settings = app.state.settings
-            client = make_client(settings.es_url, settings=settings.es)
+            client = make_client(settings.es_url, settings=settings.es, principal="api")
             app.state.search_es = client
         return client
 
