@@ -48,6 +48,7 @@ __all__ = [
     "department_roles",
     "file_users",
     "prepare_node_security",
+    "remove_file_user",
     "service_roles",
     "write_roles",
 ]
@@ -172,6 +173,14 @@ def _match_owner(conf: Path, names: Iterable[str]) -> None:
             os.chown(f, st.st_uid, st.st_gid)
 
 
+def remove_file_user(*, dist: Path, conf: Path, java: Path, username: str) -> None:
+    """Delete a file-realm user (no-op when absent)."""
+    if username in file_users(conf):
+        _run_tool([str(dist / "bin" / "elasticsearch-users"), "userdel", username], env=_tool_env(java, conf),
+                  what=f"elasticsearch-users userdel {username}")
+        _match_owner(conf, ["users", "users_roles"])
+
+
 def add_file_user(*, dist: Path, conf: Path, java: Path, username: str, password: str, roles: list[str]) -> None:
     """Add (or replace) a file-realm user; the node reloads ``config/users`` within seconds.
 
@@ -187,15 +196,17 @@ def add_file_user(*, dist: Path, conf: Path, java: Path, username: str, password
     log.info("file realm user added user=%s roles=%s", username, ",".join(roles))
 
 
-def write_roles(conf: Path, roles: dict[str, dict[str, Any]]) -> bool:
-    """Merge ``roles`` into ``config/roles.yml`` (the node reloads it within seconds); True if it changed.
+def write_roles(conf: Path, roles: dict[str, dict[str, Any]], *, remove: Iterable[str] = ()) -> bool:
+    """Merge ``roles`` into ``config/roles.yml`` and drop ``remove`` (the node reloads it within
+    seconds); True if the file changed.
 
     Written in place, so the file keeps the owner the node runs as.
     """
     path = conf / "roles.yml"
     current = yaml.safe_load(path.read_text()) if path.is_file() else None
+    kept = {k: v for k, v in (current or {}).items() if k not in set(remove)}
     # Through JSON: no shared lists, so no YAML anchors, which the node's parser does not resolve.
-    merged = json.loads(json.dumps({**(current or {}), **roles}))
+    merged = json.loads(json.dumps({**kept, **roles}))
     text = "# Written by `feedback up`: file roles (this node has no .security index).\n" + yaml.safe_dump(
         merged, sort_keys=True, default_flow_style=False)
     if path.is_file() and path.read_text() == text:
