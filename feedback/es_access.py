@@ -89,8 +89,10 @@ def load_credentials(path: Path) -> LocalCredentials:
         ) from e
 
 
-def client_options(settings: EsSettings, *, principal: Principal) -> dict[str, Any]:
+def client_options(settings: EsSettings, *, principal: Principal, url: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``Elasticsearch(url, ...)``: timeout, TLS and the principal's credentials.
+
+    TLS options are left out for a plain ``http://`` ``url`` (the client refuses them there).
 
     >>> client_options(EsSettings(url="https://es:9200", api_key="k"), principal="worker")["api_key"]
     'k'
@@ -98,9 +100,10 @@ def client_options(settings: EsSettings, *, principal: Principal) -> dict[str, A
     if principal not in PRINCIPALS:
         raise ConfigError(f"unknown Elasticsearch principal {principal!r}; expected one of {', '.join(PRINCIPALS)}")
     opts: dict[str, Any] = {"request_timeout": settings.request_timeout}
-    if settings.ca_certs is not None:
+    tls = url is None or url.startswith("https://")
+    if tls and settings.ca_certs is not None:
         opts["ca_certs"] = str(settings.ca_certs)
-    if not settings.verify_certs:
+    if tls and not settings.verify_certs:
         opts["verify_certs"] = False
         opts["ssl_show_warn"] = False
     if settings.api_key is not None:

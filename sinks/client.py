@@ -22,9 +22,9 @@ def make_client(url: str, *, settings: EsSettings, principal: Principal = "api")
     ...             principal="ops")  # doctest: +ELLIPSIS
     <Elasticsearch(['https://es.internal:9200'])>
     """
-    return Elasticsearch(url, **client_options(settings, principal=principal))
+    return Elasticsearch(url, **client_options(settings, principal=principal, url=url))
 
 
 def make_async_client(url: str, *, settings: EsSettings, principal: Principal = "api") -> AsyncElasticsearch:
     """An asyncio client (aiohttp) for ``url`` acting as ``principal``."""
-    return AsyncElasticsearch(url, **client_options(settings, principal=principal))
+    return AsyncElasticsearch(url, **client_options(settings, principal=principal, url=url))

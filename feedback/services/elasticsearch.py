@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def admin_client(settings: Settings, *, principal: Principal = "admin", timeout: float = 5.0) -> Elasticsearch:
     """A client for provisioning (``admin``: the local superuser, or the configured credentials)."""
-    opts = client_options(settings.es, principal=principal) | {"request_timeout": timeout, "max_retries": 0}
+    opts = client_options(settings.es, principal=principal, url=settings.es_url) | {"request_timeout": timeout, "max_retries": 0}
     return Elasticsearch(settings.es_url, **opts)
 
 
