@@ -108,3 +108,32 @@ def test_a_worker_child_of_the_local_node_stays_local(tmp_path: Path) -> None:
     env = worker_environment(_local(tmp_path))
     assert "FEEDBACK_ES_URL" not in env or env["FEEDBACK_ES_URL"] == ""
     assert env["FEEDBACK_ES_CREDENTIALS_FILE"] == str(tmp_path / "elasticsearch-credentials.json")
+
+
+def test_a_still_running_insecure_node_from_an_older_version_gets_a_clear_message(tmp_path: Path) -> None:
+    import http.server
+    import os
+    import threading
+
+    from feedback.services.elasticsearch import LocalElasticsearch
+
+    class Plain(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the handler's API
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"version": {"number": "9.2.8"}}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Plain)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s = Settings(services={"home": tmp_path, "es_port": server.server_address[1]})
+        node = LocalElasticsearch(s)
+        node.pid_file.parent.mkdir(parents=True)
+        node.pid_file.write_text(str(os.getpid()))  # a live process, as the old node would be
+        with pytest.raises(ServiceError, match="runs without security.*feedback down"):
+            node.start()
+    finally:
+        server.shutdown()
