@@ -31,6 +31,7 @@ __all__ = [
     "build_classifier",
     "build_index_side",
     "build_pipeline",
+    "covering",
     "department_aliases",
     "ensure_indexes",
     "es_client",
@@ -93,6 +94,14 @@ def es_client(settings: Settings, *, principal: Principal = "api") -> Elasticsea
     from sinks import make_client
 
     return make_client(settings.es_url, settings=settings.es, principal=principal)
+
+
+def covering(settings: Settings, pattern: str) -> Settings:
+    """``settings`` whose roles (written by `up`) also cover the index prefix ``pattern``, e.g. ``bench*``."""
+    if pattern in settings.es.access_prefixes:
+        return settings
+    prefixes = (*settings.es.access_prefixes, pattern)
+    return settings.model_copy(update={"es": settings.es.model_copy(update={"access_prefixes": prefixes})})
 
 
 def load_routing_config(settings: Settings) -> RoutingConfig:

@@ -109,8 +109,7 @@ class LocalElasticsearch:
             d.mkdir(parents=True, exist_ok=True)
         credentials = self.settings.es.credentials_file
         assert credentials is not None  # set for the local node by Settings
-        prepare_node_security(dist=self.dist, conf=self.conf, java=java, credentials_file=credentials,
-                              roles=self.roles(()))
+        prepare_node_security(dist=self.dist, conf=self.conf, java=java, credentials_file=credentials)
         user = self._run_as()
         if user is not None:
             self._give_to(user)

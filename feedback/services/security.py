@@ -216,10 +216,11 @@ def write_roles(conf: Path, roles: dict[str, dict[str, Any]], *, remove: Iterabl
     return True
 
 
-def prepare_node_security(
-    *, dist: Path, conf: Path, java: Path, credentials_file: Path, roles: dict[str, dict[str, Any]]
-) -> LocalCredentials:
-    """Config directory, TLS certificates, credentials file, roles and one user per principal, each made once.
+def prepare_node_security(*, dist: Path, conf: Path, java: Path, credentials_file: Path) -> LocalCredentials:
+    """Config directory, TLS certificates, credentials file and one user per principal, each made once.
+
+    The roles are left to `up` (``LocalElasticsearch.ensure_roles``): a restart of the node
+    (the soak's outage, say) must not narrow them to its caller's prefixes.
 
     A node directory from an older, insecure version (data but no ``config``) gets all of
     them here and keeps its data.
@@ -231,7 +232,6 @@ def prepare_node_security(
     if fresh:
         save_credentials(credentials_file, new_credentials())
     creds = load_credentials(credentials_file)
-    write_roles(conf, roles)
     present = file_users(conf)
     for principal, username in USERNAMES.items():
         if fresh or username not in present:
