@@ -145,7 +145,7 @@ def score(ranked: list[str], relevant: set[str]) -> dict[str, float]:
 
 def run(per_language: int) -> dict[str, Any]:
     settings = get_settings()
-    es = make_client(settings.es_url, settings=settings.es)
+    es = make_client(settings.es_url, settings=settings.es, principal="ops")
     docs = corpus(per_language)
     after_analyzers = detect_analyzers(es)
     variants = {"before (standard only)": NO_ANALYZERS, f"after ({after_analyzers.origin})": after_analyzers}

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,6 +104,22 @@ class EsSettings(_Section):
     api_key: SecretStr | None = None
     index_prefix: str = Field(default="feedback", description="indexes are <prefix>-<department>-v<N>")
     request_timeout: float = Field(default=30.0, gt=0)
+    ca_certs: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the cluster's certificate; unset for the local node means "
+        "the CA `feedback up` generated (<home>/elasticsearch/config/certs/ca.crt)",
+    )
+    verify_certs: bool = Field(default=True, description="verify the cluster's TLS certificate (keep it on)")
+    credentials_file: Path | None = Field(
+        default=None,
+        description="the local node's users and passwords (mode 0600, written by `feedback up`); unset means "
+        "<home>/elasticsearch-credentials.json; ignored when es.url is set",
+    )
+    access_prefixes: tuple[str, ...] = Field(
+        default=(),
+        description="index prefixes (wildcards allowed) that the service roles `feedback up` creates cover "
+        "besides index_prefix, e.g. a test namespace",
+    )
 
 
 class ServicesSettings(_Section):
@@ -288,6 +304,21 @@ class Settings(BaseSettings):
     stream: StreamSettings = Field(default_factory=StreamSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
+    @model_validator(mode="after")
+    def _local_es_access(self) -> Settings:
+        """For the local node, point the Elasticsearch section at the CA and credentials `up` writes."""
+        if self.es.url is None:
+            home = self.services.home
+            update: dict[str, Any] = {}
+            if self.es.ca_certs is None:
+                update["ca_certs"] = home / "elasticsearch" / "config" / "certs" / "ca.crt"
+            if self.es.credentials_file is None:
+                update["credentials_file"] = home / "elasticsearch-credentials.json"
+            if update:
+                # The model is frozen; this runs once, while it is being built.
+                object.__setattr__(self, "es", self.es.model_copy(update=update))
+        return self
+
     @property
     def kafka_bootstrap(self) -> str:
         """The Kafka to talk to: the configured one, or the local broker."""
@@ -296,7 +327,7 @@ class Settings(BaseSettings):
     @property
     def es_url(self) -> str:
         """The Elasticsearch to talk to: the configured one, or the local node."""
-        return self.es.url or f"http://127.0.0.1:{self.services.es_port}"
+        return self.es.url or f"https://127.0.0.1:{self.services.es_port}"
 
     @property
     def api_keys_file(self) -> Path:

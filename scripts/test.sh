@@ -8,6 +8,8 @@ bash scripts/setup.sh || exit 1
 bash scripts/test-deps.sh || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Tests index under random prefixes t<hex>: the roles `up` writes must cover them too.
+export FEEDBACK_ES_ACCESS_PREFIXES="${FEEDBACK_ES_ACCESS_PREFIXES:-[\"t*\"]}"
 
 feedback up || { echo "test: feedback up failed" >&2; exit 1; }
 mkdir -p test-artifacts

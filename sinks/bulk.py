@@ -27,6 +27,7 @@ from elasticsearch import (
 )
 
 from feedback.errors import SinkUnavailable
+from feedback.es_access import Principal
 from feedback.protocols import IndexFailure
 from feedback.schema import ClassifiedFeedback
 from feedback.settings import EsSettings
@@ -178,8 +179,9 @@ class IndexWriter:
         backoff: Backoff | None = None,
         deadline_s: float | None = None,
         client: Elasticsearch | None = None,
+        principal: Principal = "worker",
     ) -> None:
-        self.es = client or make_client(url, settings=settings)
+        self.es = client or make_client(url, settings=settings, principal=principal)
         self.backoff = backoff or Backoff()
         self.deadline_s = deadline_s
 
@@ -245,7 +247,7 @@ class AsyncIndexWriter:
     def es(self) -> AsyncElasticsearch:
         # Created lazily: the aiohttp session must belong to the worker's running loop.
         if self._client is None:
-            self._client = make_async_client(self._url, settings=self._settings)
+            self._client = make_async_client(self._url, settings=self._settings, principal="worker")
         return self._client
 
     def alias_for_department(self, department: str) -> str:

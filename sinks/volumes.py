@@ -56,7 +56,8 @@ class AsyncTopicVolumes:
     @property
     def es(self) -> AsyncElasticsearch:
         if self._client is None:  # created lazily, on the worker's running loop
-            self._client = make_async_client(self._url, settings=self._settings)
+            # Not the writer: counting needs read access, which the worker's writing user lacks.
+            self._client = make_async_client(self._url, settings=self._settings, principal="trends")
         return self._client
 
     async def counts(self, *, since: float, until: float, size: int) -> dict[float, dict[str, dict[str, int]]]:

@@ -7,6 +7,7 @@ and index prefix per test, topics created and deleted around it).
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,12 @@ from feedback.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Tests put their indexes under random prefixes t<hex>: the service roles that `feedback up`
+# creates on the secured node cover them too (also when a test runs `feedback up` itself), so
+# every integration test runs as the real least-privileged users.
+TEST_INDEX_PREFIXES = '["t*"]'
+os.environ.setdefault("FEEDBACK_ES_ACCESS_PREFIXES", TEST_INDEX_PREFIXES)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that stop and restart the shared services run last, so that no other test
@@ -29,8 +36,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """Settings for the real stack; starts it (idempotent) the first time it is asked for."""
+    from feedback.cli.wiring import load_routing_config
+
     s = get_settings()
-    up(s)
+    up(s, departments=[d.index for d in load_routing_config(s).departments])
     return s
 
 
@@ -46,8 +55,9 @@ def _with_prefixes(settings: Settings, prefix: str) -> Settings:
 @contextmanager
 def isolated_stack(settings: Settings) -> Iterator[Settings]:
     """The real stack under a random topic/index prefix; deletes what it created (any scope)."""
-    from elasticsearch import Elasticsearch
     from kafka import KafkaAdminClient
+
+    from sinks import make_client
 
     prefix = f"t{uuid.uuid4().hex[:10]}"
     s = _with_prefixes(settings, prefix)
@@ -58,7 +68,7 @@ def isolated_stack(settings: Settings) -> Iterator[Settings]:
         admin.delete_topics(created)
     finally:
         admin.close()
-    es = Elasticsearch(s.es_url)
+    es = make_client(s.es_url, settings=s.es, principal="ops")
     try:
         # Resolve names first: a node may refuse wildcard deletes (destructive_requires_name).
         indexes = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="all", ignore_unavailable=True))

@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from feedback.keys import Caller, KeyStore
+from feedback.es_access import Principal
 from feedback.settings import Settings
 
 __all__ = [
@@ -49,7 +50,7 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def make_es_client(settings: Settings) -> Elasticsearch:
+def make_es_client(settings: Settings, principal: Principal = "api") -> Elasticsearch:
     """THE place every Elasticsearch client of the API and of ``feedback keys`` is built.
 
     Credentials (``es.api_key`` or ``es.username``/``es.password``) and the CA file come from
@@ -57,7 +58,7 @@ def make_es_client(settings: Settings) -> Elasticsearch:
     """
     from sinks import make_client
 
-    return make_client(settings.es_url, settings=settings.es)
+    return make_client(settings.es_url, settings=settings.es, principal=principal)
 
 
 def es_client(request: Request) -> Elasticsearch:

@@ -22,6 +22,7 @@ from feedback.errors import ServiceError
 
 __all__ = [
     "READ_PRIVILEGES",
+    "EsKeysUnavailable",
     "create_es_key",
     "department_pattern",
     "invalidate_es_key",
@@ -107,13 +108,30 @@ def _refused(error: Exception) -> ServiceError:
                         "FEEDBACK_ES_USERNAME/FEEDBACK_ES_PASSWORD to an admin's")
 
 
+class EsKeysUnavailable(ServiceError):
+    """The cluster has security but cannot issue API keys (its ``.security`` index cannot exist)."""
+
+
+# The security index's mapping uses analysis-common's `pattern_capture` filter: a node without
+# that module (the local integ-test distribution) has file-realm users and roles, but no native
+# users, roles or API keys (/work/shared/notes/es-security-index.md).
+_NO_SECURITY_INDEX = re.compile(r"Unknown (filter|tokenizer|analyzer) type|security index|\.security", re.I)
+
+
 def create_es_key(
     es: Elasticsearch, *, name: str, descriptors: Mapping[str, Any], metadata: Mapping[str, Any]
 ) -> tuple[str, str]:
     """Create the key; ``(id, encoded)``, where ``encoded`` goes in ``Authorization: ApiKey <encoded>``."""
     try:
         res = es.security.create_api_key(name=name, role_descriptors=dict(descriptors), metadata=dict(metadata))
-    except (ApiError, TransportError) as e:
+    except ApiError as e:
+        if e.meta.status in (400, 500, 503) and _NO_SECURITY_INDEX.search(str(e)):
+            raise EsKeysUnavailable(
+                f"this cluster cannot issue Elasticsearch API keys: it cannot create its .security index ({e.message}; "
+                "the index needs the analysis-common module, which the local integ-test node lacks)"
+            ) from e
+        raise _unreachable("the API key creation (POST /_security/api_key)", e) from e
+    except TransportError as e:
         raise _unreachable("the API key creation (POST /_security/api_key)", e) from e
     return str(res["id"]), str(res["encoded"])
 

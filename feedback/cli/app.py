@@ -36,6 +36,8 @@ def _root(
     # kafka-python logs handled conditions (a refused probe, a retried send) at ERROR;
     # we report failures ourselves, so its chatter only shows with -vv.
     logging.getLogger("kafka").setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
+    # Likewise the Elasticsearch transport's "node has failed" while `up` waits for the node.
+    logging.getLogger("elastic_transport.node_pool").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)
     ctx.obj = None
 
 

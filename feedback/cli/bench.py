@@ -20,7 +20,15 @@ from rich.console import Console
 from rich.table import Table
 
 from feedback.cli.app import app, settings_from_context
-from feedback.cli.wiring import REPO, build_classifier, department_aliases, es_client, start_worker_process, stop_worker_process
+from feedback.cli.wiring import (
+    REPO,
+    build_classifier,
+    covering,
+    department_aliases,
+    es_client,
+    start_worker_process,
+    stop_worker_process,
+)
 from feedback.errors import ServiceError
 from feedback.schema import FeedbackEvent, make_event_id
 from feedback.services import create_topics, up
@@ -160,7 +168,8 @@ def bench_command(
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON document."),
 ) -> None:
     """Classifier alone vs producer→indexed pipeline throughput, and latency percentiles."""
-    base = settings_from_context(ctx)
+    # The bench indexes under its own prefix bench<hex>: the roles must cover it.
+    base = covering(settings_from_context(ctx), "bench*")
     up(base)
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = base.model_copy(update={

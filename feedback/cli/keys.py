@@ -14,6 +14,7 @@ import logging
 import typer
 
 from feedback.cli.app import app, settings_from_context
+from feedback.api.es_keys import EsKeysUnavailable
 from feedback.errors import InvalidInput, ServiceError
 from feedback.keys import ROLES, ApiKey, KeyStore, as_json, check_grant
 from feedback.settings import Settings
@@ -59,9 +60,15 @@ def create_command(
     issued = store.issue(departments=department, roles=role, name=name)
     record = issued.record
     es_encoded: str | None = None
+    es_unavailable: str | None = None
     if with_es_key:
         try:
             record, es_encoded = _issue_es_key(settings, record, indexes)
+        except EsKeysUnavailable as e:
+            # Not a failure of this key: the cluster cannot issue any. The API key stands alone
+            # (its departments are enforced by the API); say so instead of failing.
+            es_unavailable = str(e)
+            log.warning("no Elasticsearch API key for %s: %s", record.id, e)
         except BaseException:
             store.revoke(record.id)  # never leave a usable key whose other half failed
             raise
@@ -69,7 +76,8 @@ def create_command(
              record.roles, record.es_api_key_id)
     if as_json_out:
         doc = {**record.model_dump(mode="json", exclude={"sha256"}), "key": issued.key,
-               "es_api_key": None if es_encoded is None else {"id": record.es_api_key_id, "encoded": es_encoded}}
+               "es_api_key": None if es_encoded is None else {"id": record.es_api_key_id, "encoded": es_encoded},
+               "es_api_key_unavailable": es_unavailable}
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     scope = "every department (ops)" if "ops" in record.roles else ", ".join(record.departments)
@@ -78,6 +86,8 @@ def create_command(
     if es_encoded is not None:
         print(f"Elasticsearch API key {record.es_api_key_id} (Authorization: ApiKey ...), reads the same:")
         print(es_encoded)
+    elif es_unavailable is not None:
+        print(f"No Elasticsearch API key: {es_unavailable}. The API key is scoped by the API itself.")
     print("They are shown only now; the store keeps a hash. Send the API key as 'Authorization: Bearer <key>'.")
 
 
@@ -85,7 +95,7 @@ def _es_has_security(settings: Settings) -> bool:
     from feedback.api.deps import make_es_client
     from feedback.api.es_keys import security_enabled
 
-    es = make_es_client(settings)
+    es = make_es_client(settings, "admin")
     try:
         enabled = security_enabled(es)
     finally:
@@ -101,7 +111,7 @@ def _issue_es_key(settings: Settings, record: ApiKey, indexes: dict[str, str]) -
 
     descriptors = role_descriptors(prefix=settings.es.index_prefix, indexes=list(indexes.values()),
                                    ops="ops" in record.roles)
-    es = make_es_client(settings)
+    es = make_es_client(settings, "admin")
     try:
         es_id, encoded = create_es_key(es, name=f"feedback-{record.name}", descriptors=descriptors,
                                        metadata={"feedback_key_id": record.id, "departments": record.departments,
@@ -146,7 +156,7 @@ def revoke_command(
         from feedback.api.deps import make_es_client
         from feedback.api.es_keys import invalidate_es_key
 
-        es = make_es_client(settings)
+        es = make_es_client(settings, "admin")
         try:
             invalidate_es_key(es, record.es_api_key_id)
         except ServiceError as e:

@@ -115,7 +115,7 @@ def search_command(
             since=parse_time(since) if since else None, until=parse_time(until) if until else None,
         ),
     )
-    es = make_client(settings.es_url, settings=settings.es)
+    es = make_client(settings.es_url, settings=settings.es, principal="api")
     try:
         result = search(es, request, prefix=settings.es.index_prefix, max_page_size=settings.api.max_page_size)
     finally:
@@ -166,7 +166,7 @@ def trends_command(
     request = TrendsRequest(since=parse_time(since, now=now), until=parse_time(until, now=now), interval=interval,
                             department=department, topic=topic)
     keep = parse_duration(alerts_within)
-    es = make_client(settings.es_url, settings=settings.es)
+    es = make_client(settings.es_url, settings=settings.es, principal="api")
     try:
         result = trends(es, request, prefix=settings.es.index_prefix)
     finally:

@@ -41,6 +41,17 @@ def _status_table(st: StackStatus) -> Table:
     return table
 
 
+def _print_security(st: StackStatus) -> None:
+    sec = st.es_security
+    if sec is None:
+        return
+    out.print(f"elasticsearch security: {sec.security}, TLS {'on' if sec.tls else 'off'}"
+              + (f" (CA {sec.ca_certs})" if sec.ca_certs else ""))
+    if sec.users:
+        where = f" (passwords in {sec.credentials_file})" if sec.credentials_file else ""
+        out.print(f"elasticsearch users: {', '.join(sec.users)}{where}")
+
+
 def _consumers(settings: Settings) -> list[TopicProgress]:
     from feedback.progress import consumer_progress
 
@@ -68,7 +79,9 @@ def up_command(
     settings = settings_from_context(ctx)
     if not as_json:
         out.print("[dim]starting services (the first run downloads Kafka and Elasticsearch)...[/dim]")
-    report = up(settings)
+    from feedback.cli.wiring import load_routing_config
+
+    report = up(settings, departments=[d.index for d in load_routing_config(settings).departments])
     if as_json:
         print(report.model_dump_json())
         return
@@ -80,7 +93,10 @@ def up_command(
         out.print(f"{name}: external, reachable")
     if report.topics_created:
         out.print(f"topics created: {', '.join(report.topics_created)}")
+    if report.es_roles:
+        out.print(f"elasticsearch roles: {', '.join(report.es_roles)}")
     out.print(_status_table(report.status))
+    _print_security(report.status)
     out.print(f"ready in {report.seconds:.1f}s")
 
 
@@ -119,6 +135,7 @@ def status_command(
                                                        "consumers": [c.model_dump(mode="json") for c in consumers]}))
     else:
         out.print(_status_table(st))
+        _print_security(st)
         out.print(f"classifier runtime: {runtime['runtime']} (setting: {requested})")
         if consumers:
             out.print(_consumers_table(consumers))

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from feedback.cli.app import app, settings_from_context
+from feedback.cli.wiring import covering
 from feedback.errors import FeedbackError
 
 __all__: list[str] = []
@@ -43,6 +44,8 @@ def soak_command(
     for item in (f.strip() for f in faults.split(",") if f.strip()):
         name, _, times = item.partition("*")
         plan += [name] * (int(times) if times else 1)
+    # The soak indexes under its own prefix soak<hex>: the roles must cover it.
+    settings = covering(settings, "soak*")
     up(settings)
     report = run_soak(settings, events=events, faults=plan, es_outage=es_outage, timeout=timeout, keep=keep,
                       on_step=lambda step: err.print(f"[dim]soak:[/dim] {step}"))

@@ -171,7 +171,7 @@ def _cleanup(s: Settings, extra_topics: list[str]) -> None:
             admin.delete_topics(doomed)
     finally:
         admin.close()
-    es = es_client(s)
+    es = es_client(s, principal="ops")
     try:
         names = list(es.indices.get(index=f"{s.es.index_prefix}-*", expand_wildcards="all", ignore_unavailable=True))
         if names:

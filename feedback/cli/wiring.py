@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
 
+from feedback.es_access import Principal
 from feedback.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = [
     "build_classifier",
     "build_index_side",
     "build_pipeline",
+    "covering",
     "department_aliases",
     "ensure_indexes",
     "es_client",
@@ -45,13 +47,18 @@ def worker_environment(settings: Settings, extra: Mapping[str, str] | None = Non
     env = dict(os.environ)
     env.update(
         FEEDBACK_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        FEEDBACK_ES_URL=settings.es_url,
         FEEDBACK_SERVICES_HOME=str(settings.services.home),
         FEEDBACK_KAFKA_TOPIC_PREFIX=settings.kafka.topic_prefix,
         FEEDBACK_ES_INDEX_PREFIX=settings.es.index_prefix,
         FEEDBACK_STREAM_APP_ID=settings.stream.app_id,
         PYTHONUNBUFFERED="1",
     )
+    # The local node stays "local" in the child (unset URL), so it logs in with the local users.
+    if settings.es.url is not None:
+        env["FEEDBACK_ES_URL"] = settings.es.url
+    for name, path in (("CA_CERTS", settings.es.ca_certs), ("CREDENTIALS_FILE", settings.es.credentials_file)):
+        if path is not None:
+            env[f"FEEDBACK_ES_{name}"] = str(path)
     if settings.stream.data_dir is not None:
         env["FEEDBACK_STREAM_DATA_DIR"] = str(settings.stream.data_dir)
     env.update(extra or {})
@@ -82,11 +89,19 @@ def stop_worker_process(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGT
         return proc.wait()
 
 
-def es_client(settings: Settings) -> Elasticsearch:
-    """A synchronous Elasticsearch client for the configured node."""
+def es_client(settings: Settings, *, principal: Principal = "api") -> Elasticsearch:
+    """A synchronous Elasticsearch client for the configured node, acting as ``principal``."""
     from sinks import make_client
 
-    return make_client(settings.es_url, settings=settings.es)
+    return make_client(settings.es_url, settings=settings.es, principal=principal)
+
+
+def covering(settings: Settings, pattern: str) -> Settings:
+    """``settings`` whose roles (written by `up`) also cover the index prefix ``pattern``, e.g. ``bench*``."""
+    if pattern in settings.es.access_prefixes:
+        return settings
+    prefixes = (*settings.es.access_prefixes, pattern)
+    return settings.model_copy(update={"es": settings.es.model_copy(update={"access_prefixes": prefixes})})
 
 
 def load_routing_config(settings: Settings) -> RoutingConfig:
@@ -106,7 +121,7 @@ def ensure_indexes(settings: Settings, routing: RoutingConfig) -> None:
     """Template, ``-v1`` indexes and aliases for every department (idempotent)."""
     from sinks import ensure_department_indexes
 
-    es = es_client(settings)
+    es = es_client(settings, principal="worker")
     try:
         ensure_department_indexes(es, prefix=settings.es.index_prefix, departments=[d.index for d in routing.departments])
     finally:
@@ -149,10 +164,10 @@ class EsIndexSide:
     def __init__(self, settings: Settings, routing: RoutingConfig) -> None:
         from sinks import IndexWriter
 
-        self.es = es_client(settings)
+        self.es = es_client(settings, principal="ops")
         self.prefix = settings.es.index_prefix
         self.suffix = {d.name: d.index for d in routing.departments}
-        self.writer = IndexWriter(settings.es_url, settings=settings.es, client=self.es)
+        self.writer = IndexWriter(settings.es_url, settings=settings.es, client=self.es, principal="ops")
 
     def aliases(self) -> dict[str, str]:
         from sinks import ensure_department_indexes

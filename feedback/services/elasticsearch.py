@@ -7,44 +7,54 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
+import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-import httpx
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from feedback.errors import ServiceError
+from feedback.es_access import Principal, client_options
 from feedback.services.plugin import ensure_analysis_plugin
 from feedback.services.process import port_in_use, read_pid, wait_until
 from feedback.services.provision import fetch_elasticsearch, find_java
+from feedback.services.security import department_roles, prepare_node_security, service_roles, write_roles
 from feedback.settings import Settings
 
-__all__ = ["LocalElasticsearch", "es_version"]
+__all__ = ["LocalElasticsearch", "admin_client", "es_version"]
 
 log = logging.getLogger(__name__)
 
 
-def _client(settings: Settings) -> httpx.Client:
-    es = settings.es
-    headers = {}
-    auth = None
-    if es.api_key is not None:
-        headers["Authorization"] = f"ApiKey {es.api_key.get_secret_value()}"
-    elif es.username and es.password is not None:
-        auth = (es.username, es.password.get_secret_value())
-    return httpx.Client(base_url=settings.es_url, headers=headers, auth=auth, timeout=5.0)
+def admin_client(settings: Settings, *, principal: Principal = "admin", timeout: float = 5.0) -> Elasticsearch:
+    """A client for provisioning (``admin``: the local superuser, or the configured credentials)."""
+    opts = client_options(settings.es, principal=principal, url=settings.es_url) | {"request_timeout": timeout, "max_retries": 0}
+    return Elasticsearch(settings.es_url, **opts)
 
 
 def es_version(settings: Settings) -> str | None:
     """The node version when Elasticsearch answers with a yellow or green cluster, else None."""
     try:
-        with _client(settings) as c:
-            health = c.get("/_cluster/health").raise_for_status().json()
+        with admin_client(settings) as es:
+            health = es.cluster.health()
             if health.get("status") not in ("yellow", "green"):
                 return None
-            nodes = c.get("/_nodes", params={"filter_path": "nodes.*.version"}).raise_for_status().json()
-    except (httpx.HTTPError, ValueError):
+            nodes = es.nodes.info(filter_path="nodes.*.version")
+    except (ApiError, TransportError, ServiceError, ValueError):
         return None
     versions = sorted({n["version"] for n in nodes.get("nodes", {}).values()})
     return ",".join(versions) or "unknown"
+
+
+def _answers_plain_http(port: int) -> bool:
+    """Whether a node without security (an older `feedback up`) answers on ``port``."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as r:  # noqa: S310 - fixed local URL
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 class LocalElasticsearch:
@@ -60,10 +70,11 @@ class LocalElasticsearch:
         self.pid_file = self.state / "es.pid"
         self.log_dir = self.state / "logs"
         self.stdout_file = self.log_dir / "stdout.log"
+        self.conf = self.state / "config"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.settings.services.es_port}"
+        return f"https://127.0.0.1:{self.settings.services.es_port}"
 
     @property
     def version(self) -> str:
@@ -82,6 +93,11 @@ class LocalElasticsearch:
     def start(self) -> None:
         """Download once, install the analysis plugin once, then start the node as a daemon and wait for yellow health."""
         s = self.settings.services
+        if self.pid() is not None and _answers_plain_http(s.es_port):
+            raise ServiceError(
+                f"the local Elasticsearch (pid {self.pid()}) runs without security, started by an older version; "
+                f"run `feedback down` and `feedback up` to restart it with TLS and users (its data is kept)"
+            )
         for port in (s.es_port, s.es_port + 100):
             if port_in_use("127.0.0.1", port):
                 raise ServiceError(
@@ -94,6 +110,9 @@ class LocalElasticsearch:
         ensure_analysis_plugin(self.dist, home=s.home, java=java, es_version=s.es_version)
         for d in (self.state / "data", self.log_dir, self.state / "tmp"):
             d.mkdir(parents=True, exist_ok=True)
+        credentials = self.settings.es.credentials_file
+        assert credentials is not None  # set for the local node by Settings
+        prepare_node_security(dist=self.dist, conf=self.conf, java=java, credentials_file=credentials)
         user = self._run_as()
         if user is not None:
             self._give_to(user)
@@ -104,6 +123,7 @@ class LocalElasticsearch:
             "ES_JAVA_HOME": str(java),
             "ES_JAVA_OPTS": f"-Xms{s.es_heap} -Xmx{s.es_heap}",
             "ES_TMPDIR": str(self.state / "tmp"),
+            "ES_PATH_CONF": str(self.conf),
         }
         cmd = [
             str(self.dist / "bin" / "elasticsearch"),
@@ -118,7 +138,17 @@ class LocalElasticsearch:
             "-E", f"transport.port={s.es_port + 100}",
             "-E", f"path.data={self.state / 'data'}",
             "-E", f"path.logs={self.log_dir}",
-            "-E", "xpack.security.enabled=false",
+            "-E", "xpack.security.enabled=true",
+            "-E", "xpack.security.http.ssl.enabled=true",
+            "-E", "xpack.security.http.ssl.key=certs/node.key",
+            "-E", "xpack.security.http.ssl.certificate=certs/node.crt",
+            "-E", "xpack.security.http.ssl.certificate_authorities=certs/ca.crt",
+            "-E", "xpack.security.transport.ssl.enabled=true",
+            "-E", "xpack.security.transport.ssl.verification_mode=certificate",
+            "-E", "xpack.security.transport.ssl.key=certs/node.key",
+            "-E", "xpack.security.transport.ssl.certificate=certs/node.crt",
+            "-E", "xpack.security.transport.ssl.certificate_authorities=certs/ca.crt",
+            "-E", "resource.reload.interval.high=1s",
             "-E", "action.destructive_requires_name=false",
             "-E", "cluster.routing.allocation.disk.threshold_enabled=false",
         ]
@@ -136,6 +166,32 @@ class LocalElasticsearch:
                 f"Elasticsearch did not become ready within {s.start_timeout:.0f}s; see {self.log_file}"
             )
         log.info("elasticsearch started pid=%s", self.pid())
+
+    def roles(self, departments: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The file roles of this node: the service principals' and one reader per department."""
+        es = self.settings.es
+        return service_roles([es.index_prefix, *es.access_prefixes]) | department_roles(es.index_prefix, departments)
+
+    def ensure_roles(self, departments: Iterable[str]) -> list[str]:
+        """Write the roles (merged into ``config/roles.yml``) and wait until the node has loaded them."""
+        roles = self.roles(departments)
+        if write_roles(self.conf, roles):
+            # The node reads roles.yml every second (resource.reload.interval.high); file roles are
+            # invisible to the role API, so wait two reloads and check the worker's privileges.
+            time.sleep(2.5)
+            if not wait_until(self._worker_can_write, timeout=30.0, interval=1.0):
+                raise ServiceError(f"Elasticsearch did not load {self.conf / 'roles.yml'} within 30s; see {self.log_file}")
+        return sorted(roles)
+
+    def _worker_can_write(self) -> bool:
+        es = self.settings.es
+        names = [f"{p.rstrip('*')}-probe" for p in (es.index_prefix, *es.access_prefixes)]
+        try:
+            with admin_client(self.settings, principal="worker") as client:
+                res = client.security.has_privileges(index=[{"names": names, "privileges": ["create_index", "index"]}])
+        except (ApiError, TransportError):
+            return False
+        return bool(res.get("has_all_requested"))
 
     def _run_as(self) -> pwd.struct_passwd | None:
         """Elasticsearch refuses to run as root: pick (and create) an unprivileged user."""

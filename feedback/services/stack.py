@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterable
 from typing import Literal
 
+from elasticsearch import ApiError, TransportError
 from pydantic import BaseModel
 
 from feedback.errors import ServiceError
-from feedback.services.elasticsearch import LocalElasticsearch, es_version
+from feedback.es_access import USERNAMES
+from feedback.services.elasticsearch import LocalElasticsearch, admin_client, es_version
 from feedback.services.kafka import LocalKafka, create_topics, kafka_reachable
 from feedback.services.process import stop_pid
 from feedback.settings import Settings
 
-__all__ = ["ServiceState", "StackStatus", "UpReport", "down", "status", "up"]
+__all__ = ["EsSecurity", "ServiceState", "StackStatus", "UpReport", "down", "status", "up"]
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,24 @@ class ServiceState(BaseModel):
     pid: int | None = None
 
 
+class EsSecurity(BaseModel):
+    """How clients reach Elasticsearch: TLS, whether it demands credentials, as whom (never passwords)."""
+
+    tls: bool
+    security: Literal["on", "off", "unknown"]
+    users: list[str]
+    ca_certs: str | None = None
+    credentials_file: str | None = None
+
+
 class StackStatus(BaseModel):
     kafka: ServiceState
     elasticsearch: ServiceState
+    es_security: EsSecurity | None = None
 
 
 class UpReport(BaseModel):
+    es_roles: list[str] = []  # the file roles on the local node
     started: list[str]
     already_running: list[str]
     external: list[str]
@@ -63,7 +78,34 @@ def status(settings: Settings) -> StackStatus:
             managed=settings.manages_es,
             pid=local_es.pid() if settings.manages_es else None,
         ),
+        es_security=_es_security(settings) if es_v else None,
     )
+
+
+def _es_security(settings: Settings) -> EsSecurity:
+    """TLS from the URL; security on when an anonymous request is refused; the users clients log in as."""
+    es = settings.es
+    security: Literal["on", "off", "unknown"] = "unknown"
+    try:
+        with admin_client(settings.model_copy(update={"es": es.model_copy(update={
+                "username": None, "password": None, "api_key": None, "credentials_file": None})})) as anon:
+            anon.info()
+        security = "off"
+    except ApiError as e:
+        security = "on" if e.meta.status == 401 else "unknown"
+    except TransportError:
+        security = "unknown"
+    if es.api_key is not None:
+        users = ["(api key)"]
+    elif es.username:
+        users = [es.username]
+    elif settings.manages_es and es.credentials_file is not None and es.credentials_file.is_file():
+        users = list(USERNAMES.values())
+    else:
+        users = []
+    return EsSecurity(tls=settings.es_url.startswith("https://"), security=security, users=users,
+                      ca_certs=str(es.ca_certs) if es.ca_certs else None,
+                      credentials_file=str(es.credentials_file) if settings.manages_es and es.credentials_file else None)
 
 
 def _kafka_version(settings: Settings) -> str | None:
@@ -77,9 +119,11 @@ def _kafka_version(settings: Settings) -> str | None:
         admin.close()
 
 
-def up(settings: Settings) -> UpReport:
+def up(settings: Settings, *, departments: Iterable[str] = ()) -> UpReport:
     """Start what is managed and not running, check what is external, create topics.
 
+    On the local node it also creates (or updates) the least-privilege roles and users,
+    including a read role for each of ``departments`` (index suffixes from the routing).
     Idempotent: services that already answer are left alone.
     """
     t0 = time.monotonic()
@@ -107,13 +151,16 @@ def up(settings: Settings) -> UpReport:
         else:
             local_es.start()
             started.append("elasticsearch")
+        roles = local_es.ensure_roles(departments)
     else:
         if es_version(settings) is None:
             raise ServiceError(f"Elasticsearch at {settings.es_url} (FEEDBACK_ES_URL) does not answer with yellow/green health")
         external.append("elasticsearch")
+        roles = []
 
     topics = create_topics(settings)
     return UpReport(
+        es_roles=roles,
         started=started,
         already_running=running,
         external=external,

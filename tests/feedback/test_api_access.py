@@ -18,7 +18,7 @@ from feedback.api import create_app
 from feedback.keys import KeyStore
 from feedback.schema import Alert, ClassifiedFeedback, Label
 from feedback.settings import Settings
-from sinks import IndexWriter, alias_name, ensure_department_indexes
+from sinks import IndexWriter, alias_name, ensure_department_indexes, make_client
 from tests.conftest import isolated_stack
 from tests.feedback.api_keys import bearer, issue_key, with_api
 from tests.sinks.search_corpus import records
@@ -48,7 +48,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with isolated_stack(settings) as s:
         s = with_api(s, tmp_path_factory.mktemp("keys") / "keys.json")
         docs = _docs()
-        es = Elasticsearch(s.es_url)
+        es = make_client(s.es_url, settings=s.es, principal="ops")
         try:
             ensure_department_indexes(es, prefix=s.es.index_prefix, departments=sorted({d.department for d in docs}))
             writer = IndexWriter(s.es_url, settings=s.es, client=es)

@@ -30,7 +30,7 @@ def _setting_exists(var: str) -> bool:
 
 
 def test_services_are_all_there(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"kafka", "elasticsearch", "kibana", "worker", "api"}
+    assert set(compose["services"]) == {"setup", "kafka", "elasticsearch", "kibana", "worker", "api"}
     for name, svc in compose["services"].items():
         assert "healthcheck" in svc, f"{name} has no health check"
 
@@ -58,10 +58,26 @@ def test_endpoints_agree_with_the_ports(compose: dict[str, Any]) -> None:
     s = Settings(kafka={"bootstrap": env["FEEDBACK_KAFKA_BOOTSTRAP"]}, es={"url": env["FEEDBACK_ES_URL"]})
     host, port = s.kafka_bootstrap.split(":")
     assert host == "kafka" and f"PLAINTEXT://kafka:{port}" in services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    assert s.es_url == "http://elasticsearch:9200"
+    assert s.es_url == "https://elasticsearch:9200"
     assert "127.0.0.1:9200:9200" in services["elasticsearch"]["ports"]
     api_port = services["api"]["environment"]["FEEDBACK_API_PORT"]
     assert f"127.0.0.1:{api_port}:{api_port}" in services["api"]["ports"]
     # The local defaults use the same well-known ports as the compose file publishes.
     assert str(ServicesSettings().kafka_port) == port
     assert ApiSettings().port == int(api_port)
+
+
+def test_elasticsearch_and_kibana_run_with_security_and_tls(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    es = services["elasticsearch"]["environment"]
+    assert es["xpack.security.enabled"] == "true" and es["xpack.security.http.ssl.enabled"] == "true"
+    assert es["ELASTIC_PASSWORD"].startswith("${ELASTIC_PASSWORD:?")  # from the environment, never a default
+    kibana = services["kibana"]["environment"]
+    assert kibana["ELASTICSEARCH_HOSTS"].startswith("https://") and kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    assert kibana["ELASTICSEARCH_PASSWORD"].startswith("${KIBANA_PASSWORD:?")
+    setup = "\n".join(services["setup"]["command"])
+    assert "elasticsearch-certutil" in setup and "kibana_system/_password" in setup
+    for name, user in (("worker", "feedback_worker"), ("api", "feedback_api")):
+        env = services[name]["environment"]
+        assert env["FEEDBACK_ES_USERNAME"] == user and env["FEEDBACK_ES_PASSWORD"].startswith("${")
+        assert env["FEEDBACK_ES_CA_CERTS"] == "/certs/ca/ca.crt" and f"_security/user/{user}" in setup

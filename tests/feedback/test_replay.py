@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from feedback.cli.replay_run import load_state, state_path
 from feedback.cli.wiring import (
@@ -24,6 +23,7 @@ from feedback.cli.wiring import (
 from feedback.schema import Channel, FeedbackEvent, make_event_id, utcnow
 from feedback.settings import Settings
 from producers import ingest_paths
+from sinks import make_client
 from tests.stream.helpers import (
     id_counts,
     indexed_docs,
@@ -48,7 +48,7 @@ def _replay(settings: Settings, *args: str, env: dict[str, str] | None = None, t
 
 
 def _aliases(settings: Settings) -> dict[str, list[str]]:
-    es = Elasticsearch(settings.es_url)
+    es = make_client(settings.es_url, settings=settings.es, principal="api")
     try:
         found = es.indices.get_alias(name=department_aliases(settings))
     finally:
@@ -199,7 +199,7 @@ def test_into_live_rewrites_the_live_indexes_in_place(isolated_settings: Setting
     b = three_batches
     aliases = department_aliases(isolated_settings)
     lost = indexed_docs(isolated_settings, aliases)[0]
-    es = Elasticsearch(isolated_settings.es_url)
+    es = make_client(isolated_settings.es_url, settings=isolated_settings.es, principal="ops")
     try:
         es.delete(index=lost["_index"], id=lost["_id"], refresh=True)  # an outage lost this document
     finally:

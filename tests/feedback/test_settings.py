@@ -22,7 +22,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_defaults_point_at_local_services(clean_env: Path) -> None:
     s = get_settings()
     assert s.kafka_bootstrap == "127.0.0.1:9092"
-    assert s.es_url == "http://127.0.0.1:9200"
+    assert s.es_url == "https://127.0.0.1:9200"
     assert s.manages_kafka and s.manages_es
     assert s.kafka.raw_partitions >= 3
     assert s.kafka.raw_topics == [
@@ -34,7 +34,7 @@ def test_yaml_overrides_defaults(clean_env: Path) -> None:
     (clean_env / "feedback.yaml").write_text("kafka:\n  raw_partitions: 6\nservices:\n  es_port: 9333\n")
     s = get_settings()
     assert s.kafka.raw_partitions == 6
-    assert s.es_url == "http://127.0.0.1:9333"
+    assert s.es_url == "https://127.0.0.1:9333"
 
 
 def test_env_overrides_yaml(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

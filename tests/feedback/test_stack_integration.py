@@ -7,11 +7,11 @@ import subprocess
 import sys
 from collections import defaultdict
 
-import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from feedback.settings import Settings
+from sinks import make_client
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,8 @@ def test_down_then_up_twice(settings: Settings) -> None:
     assert sorted(json.loads(first.stdout)["started"]) == ["elasticsearch", "kafka"]
     # Elasticsearch started again with the analysis plugin, which was neither rebuilt nor reinstalled.
     assert plugin_zip.stat().st_mtime_ns == built
-    plugins = httpx.get(f"{settings.es_url}/_nodes/plugins", params={"filter_path": "nodes.*.plugins.name"}).json()
+    with make_client(settings.es_url, settings=settings.es, principal="admin") as es:
+        plugins = es.nodes.info(metric="plugins", filter_path="nodes.*.plugins.name").body
     assert [p["name"] for n in plugins["nodes"].values() for p in n["plugins"]] == ["feedback-analysis"]
     second = _cli("up", "--json")
     assert second.returncode == 0, second.stderr

@@ -48,7 +48,7 @@ def make_record(n: int, *, department: str = "billing", channel: str = "email") 
 
 @pytest.fixture
 def es(settings: Settings) -> Iterator[Elasticsearch]:
-    client = make_client(settings.es_url, settings=settings.es)
+    client = make_client(settings.es_url, settings=settings.es, principal="ops")
     client.cluster.health(wait_for_status="yellow", timeout="30s")
     yield client
     client.close()

@@ -22,7 +22,7 @@ from classifiers import datasets_dir
 from feedback.schema import ClassifiedFeedback, FeedbackEvent, Label, make_event_id
 from feedback.settings import EsSettings, Settings
 from feedback.text import normalise
-from sinks import IndexWriter, alias_name, ensure_department_indexes, template_name
+from sinks import IndexWriter, alias_name, make_client, ensure_department_indexes, template_name
 
 LOCAL = Path(__file__).resolve().parents[2] / "samples"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -112,7 +112,7 @@ def indexed_corpus(settings: Settings) -> Iterator[tuple[Settings, Elasticsearch
     The indexes and the template made under the prefix are deleted afterwards.
     """
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    es = Elasticsearch(settings.es_url)
+    es = make_client(settings.es_url, settings=settings.es, principal="ops")
     try:
         docs = index_corpus(es, url=settings.es_url, settings=settings.es, prefix=prefix)
         yield settings.model_copy(update={"es": settings.es.model_copy(update={"index_prefix": prefix})}), es, docs

@@ -20,6 +20,7 @@ from sinks import (
     current_version,
     ensure_department_indexes,
     make_async_client,
+    make_client,
     rollback,
     switch_aliases,
 )
@@ -144,7 +145,7 @@ def test_async_writer_waits_through_an_outage_routes_to_aliases_and_reports_refu
     records[5] = _bad_rating(records[5])
 
     async def run() -> tuple[list[Any], int]:
-        flaky = FailingAsyncBulkClient(make_async_client(settings.es_url, settings=settings.es), fail=3)
+        flaky = FailingAsyncBulkClient(make_async_client(settings.es_url, settings=settings.es, principal="worker"), fail=3)
         sink = AsyncIndexWriter(settings.es_url, settings=settings.es, prefix=prefix, backoff=FAST, client=flaky,
                                 index_of_department={"billing": "billing", "customer_success": "customer-success"})
         try:
@@ -236,7 +237,7 @@ def test_elasticsearch_down_while_events_flow_then_back_every_event_indexed_once
 
     ensure_department_indexes(es, prefix=prefix, departments=["billing"])
     target = urlparse(settings.es_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 9200)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 9200, scheme=target.scheme)
     proxy.start()
     batches = [[make_record(n) for n in range(b * 25, b * 25 + 25)] for b in range(4)]
 
@@ -288,7 +289,7 @@ def test_a_concurrent_reader_sees_the_old_or_the_new_versions_never_a_mix(
     stop = threading.Event()
 
     def read() -> None:
-        reader = Elasticsearch(settings.es_url)
+        reader = make_client(settings.es_url, settings=settings.es, principal="api")
         try:
             while not stop.is_set():
                 try:

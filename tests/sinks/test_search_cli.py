@@ -28,8 +28,10 @@ def corpus(settings: Settings) -> Iterator[Corpus]:
 
 
 def _invoke(corpus: Corpus, *args: str) -> tuple[int, str]:
-    env = {"FEEDBACK_ES_INDEX_PREFIX": corpus[0].es.index_prefix, "FEEDBACK_ES_URL": corpus[0].es_url,
+    env = {"FEEDBACK_ES_INDEX_PREFIX": corpus[0].es.index_prefix,
            "FEEDBACK_KAFKA_BOOTSTRAP": corpus[0].kafka_bootstrap, "COLUMNS": "160"}
+    if corpus[0].es.url:  # the local node stays unset: the CLI then logs in with the local users
+        env["FEEDBACK_ES_URL"] = corpus[0].es.url
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.stdout
 

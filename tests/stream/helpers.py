@@ -10,13 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
 from feedback.cli.wiring import start_worker_process, stop_worker_process
 from feedback.schema import Alert, DeadLetter
 from feedback.settings import Settings
 from feedback.topics import read_dead_letters, read_topic
+from sinks import make_client
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,7 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: 
 
 def indexed_docs(settings: Settings, aliases: str) -> list[dict[str, Any]]:
     """Every document behind the department aliases, as (_id, _index, _source) dicts."""
-    es = Elasticsearch(settings.es_url)
+    es = make_client(settings.es_url, settings=settings.es, principal="ops")
     try:
         es.indices.refresh(index=aliases, ignore_unavailable=True)
         res = es.search(index=aliases, size=10_000, ignore_unavailable=True, query={"match_all": {}})

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
 from feedback.cli.wiring import department_aliases, load_routing_config
@@ -32,6 +31,7 @@ from feedback.schema import (
 )
 from feedback.settings import Settings
 from producers import ingest_paths
+from sinks import make_client
 from stream.routing import route
 from tests.feedback.test_alert_webhook import Receiver
 from tests.stream.helpers import (
@@ -116,7 +116,7 @@ def test_every_event_is_indexed_once_in_the_department_its_rules_give(isolated_s
         assert d["_index"].startswith(f"{prefix}-{suffix}-v"), (d["_index"], decision)
         routed[decision.department] += 1
     # Each department's alias holds exactly the documents its rules route there, as classified.
-    es = Elasticsearch(isolated_settings.es_url)
+    es = make_client(isolated_settings.es_url, settings=isolated_settings.es, principal="api")
     try:
         held = {dep.name: int(es.count(index=f"{prefix}-{dep.index}")["count"]) for dep in routing.departments}
     finally:
