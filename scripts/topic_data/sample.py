@@ -71,6 +71,12 @@ def dev_texts() -> set[str]:
     return seen
 
 
+def pooled_texts(out: Path) -> set[str]:
+    """Normalised texts already in OUT/pool.csv (earlier rounds): never drawn twice."""
+    with open(out / "pool.csv", newline="", encoding="utf-8") as f:
+        return {normalize_text(p["text"]) for p in csv.DictReader(f)}
+
+
 def stratified(rows, col, n, rng):
     groups: dict[str, list] = {}
     for r in rows:
@@ -134,10 +140,7 @@ RARE_BATCHES = 2
 
 def rare(out: Path) -> None:
     rng = random.Random(SEED + 1)
-    forbidden = dev_texts()
-    with open(out / "pool.csv", newline="", encoding="utf-8") as f:
-        pool = list(csv.DictReader(f))
-    seen = {normalize_text(p["text"]) for p in pool}
+    forbidden, seen = dev_texts(), pooled_texts(out)
     rows = [(ds, r) for ds, _, _ in PLAN["fa"] for r in read(ds)]
     rng.shuffle(rows)
     added = []
@@ -182,10 +185,7 @@ ROUND3_BATCHES = 2
 
 def round3(out: Path) -> None:
     rng = random.Random(SEED + 2)
-    forbidden = dev_texts()
-    with open(out / "pool.csv", newline="", encoding="utf-8") as f:
-        pool = list(csv.DictReader(f))
-    seen = {normalize_text(p["text"]) for p in pool}
+    forbidden, seen = dev_texts(), pooled_texts(out)
     added: dict[str, list[dict]] = {"en": [], "fa": []}
     for lang, plan in ROUND3.items():
         for ds, pattern, n in plan:
