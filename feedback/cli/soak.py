@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.table import Table
 
 from feedback.cli.app import app, settings_from_context
-from feedback.cli.wiring import covering
 from feedback.errors import FeedbackError
 
 __all__: list[str] = []
@@ -37,16 +36,12 @@ def soak_command(
     than --max-stall.
     """
     from feedback.cli.soak_run import run_soak
-    from feedback.services import up
 
     settings = settings_from_context(ctx)
     plan: list[str] = []
     for item in (f.strip() for f in faults.split(",") if f.strip()):
         name, _, times = item.partition("*")
         plan += [name] * (int(times) if times else 1)
-    # The soak indexes under its own prefix soak<hex>: the roles must cover it.
-    settings = covering(settings, "soak*")
-    up(settings)
     report = run_soak(settings, events=events, faults=plan, es_outage=es_outage, timeout=timeout, keep=keep,
                       on_step=lambda step: err.print(f"[dim]soak:[/dim] {step}"))
     limit = max_stall if max_stall is not None else settings.stream.stall_timeout + es_outage

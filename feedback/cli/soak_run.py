@@ -34,7 +34,7 @@ from kafka.errors import KafkaError
 from pydantic import BaseModel
 
 from feedback.cli.soak_parts import Producer, Sampler, SupervisedWorker
-from feedback.cli.wiring import REPO, department_aliases, ensure_indexes, es_client, load_routing_config
+from feedback.cli.wiring import REPO, covering, department_aliases, ensure_indexes, es_client, load_routing_config
 from feedback.errors import FeedbackError, ServiceError
 from feedback.schema import CHANNELS, FeedbackEvent, make_event_id
 from feedback.settings import Settings
@@ -139,7 +139,7 @@ def _seed_changelogs(s: Settings, producer: Producer) -> list[str]:
 def _indexed_counts(s: Settings) -> Counter[str]:
     from elasticsearch import helpers
 
-    es = es_client(s)
+    es = es_client(s, principal="ops")  # the final accounting refreshes the indexes first (ops' privilege)
     try:
         aliases = department_aliases(s)
         es.indices.refresh(index=aliases, ignore_unavailable=True)
@@ -191,7 +191,7 @@ def run_soak(
     on_step: Callable[[str], None] = lambda _: None,
 ) -> SoakReport:
     """Run the soak; see the module docstring."""
-    from feedback.services import create_topics
+    from feedback.services import create_topics, up
     from feedback.services.elasticsearch import LocalElasticsearch
     from feedback.services.kafka import LocalKafka
     from feedback.services.process import stop_pid
@@ -202,6 +202,9 @@ def run_soak(
     if ("es" in faults and not settings.manages_es) or ("broker" in faults and not settings.manages_kafka):
         raise FeedbackError("the es and broker faults stop the local services of `feedback up`; these settings "
                             "point at external ones (FEEDBACK_ES_URL / FEEDBACK_KAFKA_BOOTSTRAP)")
+    # The soak indexes under its own prefix soak<hex>: the roles (written by `up`) must cover it.
+    settings = covering(settings, "soak*")
+    up(settings)
     run = uuid.uuid4().hex[:8]
     s = _soak_settings(settings, f"soak{run}")
     routing = load_routing_config(s)

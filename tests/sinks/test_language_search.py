@@ -96,7 +96,9 @@ def _drop(es: Elasticsearch, prefix: str) -> None:
 
 @pytest.fixture(scope="module")
 def client(settings: Settings) -> Iterator[Elasticsearch]:
-    es = make_client(settings.es_url, settings=settings.es)
+    # Admin: `_analyze` without an index is the cluster action cluster:admin/analyze (privilege
+    # `manage`), which no service role has.
+    es = make_client(settings.es_url, settings=settings.es, principal="admin")
     es.cluster.health(wait_for_status="yellow", timeout="30s")
     yield es
     es.close()
