@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -25,6 +24,7 @@ from kafka import KafkaProducer
 from feedback.api.app import create_app
 from feedback.schema import Alert, ClassifiedFeedback
 from feedback.settings import Settings
+from tests.conftest import free_port
 from tests.feedback.api_keys import issue_key, with_api
 from tests.sinks.search_corpus import indexed_corpus
 
@@ -37,12 +37,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists() or not CHROMEDRIVER.exists(),
                        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -58,7 +52,7 @@ def served(settings: Settings, isolated_settings: Settings,
         producer.send(s.kafka.alerts_topic, alert.model_dump_json().encode())
         producer.flush()
         producer.close()
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -11,7 +11,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.conftest import free_port
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
 
@@ -93,12 +94,6 @@ class ImapServer:
         return client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def dovecot_server() -> Iterator[ImapServer]:
     """Start Dovecot in the foreground; stop it (this process only) afterwards."""
@@ -111,7 +106,7 @@ def dovecot_server() -> Iterator[ImapServer]:
     else:
         mail_user = pwd.getpwuid(os.geteuid())
         login_user = internal_user = mail_user.pw_name
-    port = _free_port()
+    port = free_port()
     server = ImapServer("127.0.0.1", port, "support", "s3cret-test", root, mail_user.pw_uid, mail_user.pw_gid)
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir()

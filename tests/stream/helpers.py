@@ -32,15 +32,6 @@ def stop_worker(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, tim
     return stop_worker_process(proc, sig=sig, timeout=timeout)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

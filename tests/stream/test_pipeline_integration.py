@@ -34,11 +34,11 @@ from producers import ingest_paths
 from sinks import make_client
 from stream.routing import route
 from tests.feedback.test_alert_webhook import Receiver
+from tests.conftest import free_port
 from tests.stream.helpers import (
     REPO,
     alerts,
     dead_letters,
-    free_port,
     id_counts,
     indexed_docs,
     log_tail,
