@@ -9,6 +9,7 @@ choose *which* messages are read; every label comes from reading (see SOURCE.md)
     python scripts/topic_data/sample.py OUT_DIR            # round 1
     python scripts/topic_data/sample.py OUT_DIR rare       # round 2: Persian rare topics
     python scripts/topic_data/sample.py OUT_DIR round3     # round 3: the weakest topics on dev
+    python scripts/topic_data/sample.py OUT_DIR round4     # round 4: Persian prices, deliveries, boundaries
 writes OUT_DIR/pool.csv (id, source, lang, text) and OUT_DIR/batches/<lang>-<n>.tsv.
 
 Round 3 draws messages for the topics the retrained model still confused most on the
@@ -182,13 +183,40 @@ ROUND3 = {
 }
 ROUND3_BATCHES = 2
 
+# Round 4: Persian, where dev errors were still largest after round 3 (prices read as product
+# quality, deliveries vs product quality, praise vs other vs product quality), by keyword and
+# by plain random draws (which teach the praise / other / product_quality boundary); English
+# random draws of the boundaries between other, praise, app_bug and customer_service. An empty
+# pattern draws at random.
+ROUND4 = {
+    "en": [
+        ("maalej-app-reviews", r"", 60),
+        ("airline-tweets", r"", 50),
+        ("cfpb-complaints", r"", 40),
+        ("maalej-app-reviews", r"\b(login|log in|password|sign in|sign up|account|profile|email)\b", 50),
+    ],
+    "fa": [
+        ("snappfood-fa", r"قیمت|گرون|گران|ارزش|هزینه|پول|تخفیف|حجم|نسبت به", 90),
+        ("digikala-recommend-fa", r"قیمت|گرون|گران|ارزش|هزینه|پول|تخفیف|ارزون|ارزان", 70),
+        ("snappfood-fa", r"دیر|پیک|سرد|تحویل|رسید|ارسال|منتظر|ساعت", 80),
+        ("digikala-recommend-fa", r"ارسال|دیر|بسته ?بندی|تحویل|رسید|پست", 60),
+        ("snappfood-fa", r"کاش|پیشنهاد|اضافه کن|بهتره|بهتر است|لطفا", 30),
+        ("snappfood-fa", r"", 110),
+        ("digikala-recommend-fa", r"", 80),
+        ("deepsentipers-fa", r"", 60),
+        ("parsinlu-food-fa", r"", 50),
+    ],
+}
+ROUND4_BATCHES = 2
 
-def round3(out: Path) -> None:
-    rng = random.Random(SEED + 2)
+
+def targeted(out: Path, plan: dict[str, list[tuple[str, str, int]]], seed: int, tag: str, n_batches: int) -> None:
+    """Draw each (dataset, pattern, n) of ``plan`` from texts no earlier round drew."""
+    rng = random.Random(seed)
     forbidden, seen = dev_texts(), pooled_texts(out)
     added: dict[str, list[dict]] = {"en": [], "fa": []}
-    for lang, plan in ROUND3.items():
-        for ds, pattern, n in plan:
+    for lang, entries in plan.items():
+        for ds, pattern, n in entries:
             rows = read(ds)
             rng.shuffle(rows)
             took = 0
@@ -205,9 +233,17 @@ def round3(out: Path) -> None:
         csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added["en"] + added["fa"])
     for lang, items in added.items():
         rng.shuffle(items)
-        for b in range(ROUND3_BATCHES):
-            write_batch(out / "batches" / f"{lang}-r3-{b + 1}.tsv", items[b::ROUND3_BATCHES])
-    print({f"{lang} round 3": len(v) for lang, v in added.items()})
+        for b in range(n_batches):
+            write_batch(out / "batches" / f"{lang}-{tag}-{b + 1}.tsv", items[b::n_batches])
+    print({f"{lang} {tag}": len(v) for lang, v in added.items()})
+
+
+def round3(out: Path) -> None:
+    targeted(out, ROUND3, SEED + 2, "r3", ROUND3_BATCHES)
+
+
+def round4(out: Path) -> None:
+    targeted(out, ROUND4, SEED + 3, "r4", ROUND4_BATCHES)
 
 
 def write_batch(path: Path, part: list[dict]) -> None:
@@ -220,4 +256,4 @@ def write_batch(path: Path, part: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    {"rare": rare, "round3": round3}.get(sys.argv[2] if sys.argv[2:] else "", main)(Path(sys.argv[1]))
+    {"rare": rare, "round3": round3, "round4": round4}.get(sys.argv[2] if sys.argv[2:] else "", main)(Path(sys.argv[1]))
