@@ -103,6 +103,11 @@ class EsSettings(_Section):
     password: SecretStr | None = None
     api_key: SecretStr | None = None
     index_prefix: str = Field(default="feedback", description="indexes are <prefix>-<department>-v<N>")
+    refresh_interval: str = Field(
+        default="1s", pattern=r"^[1-9][0-9]*(ms|s)$",
+        description="how often indexed documents become searchable (the department indexes' refresh_interval; "
+        "the worker applies it to the current indexes at start); the latency mode uses 200ms (docs/latency.md)",
+    )
     request_timeout: float = Field(default=30.0, gt=0)
     ca_certs: Path | None = Field(
         default=None,

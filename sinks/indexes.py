@@ -29,28 +29,35 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _put_template(es: Elasticsearch, *, prefix: str) -> None:
+def _put_template(es: Elasticsearch, *, prefix: str, refresh_interval: str) -> None:
     """(Re)write the index template with the language analyzers the cluster has now.
 
     Only indexes created afterwards get it: existing versions keep their mapping until a
     replay makes new ones.
     """
-    es.indices.put_index_template(name=template_name(prefix), **index_template(prefix, analyzers=detect_analyzers(es)))
+    es.indices.put_index_template(
+        name=template_name(prefix),
+        **index_template(prefix, analyzers=detect_analyzers(es), refresh_interval=refresh_interval),
+    )
 
 
-def ensure_department_indexes(es: Elasticsearch, *, prefix: str, departments: Iterable[str]) -> dict[str, str]:
+def ensure_department_indexes(
+    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = "1s"
+) -> dict[str, str]:
     """Template, ``-v1`` index and alias for each department, unless the alias exists.
 
     Safe when several workers start at once: index and alias are created in one request,
     and "already exists" from a concurrent creator is success. An index left without its
     alias (a crash between steps, a hand-deleted alias) gets the alias back on its newest
-    version. Returns department index suffix → the concrete index its alias points at.
+    version. The indexes the aliases point at get ``refresh_interval`` (a dynamic setting),
+    so a changed setting applies at the next start, not only to future versions.
+    Returns department index suffix → the concrete index its alias points at.
 
     >>> ensure_department_indexes(es, prefix="feedback", departments=["billing"])  # doctest: +SKIP
     {'billing': 'feedback-billing-v1'}
     """
     departments = list(departments)
-    _put_template(es, prefix=prefix)
+    _put_template(es, prefix=prefix, refresh_interval=refresh_interval)
     for dept in departments:
         alias = alias_name(prefix, dept)
         if es.indices.exists_alias(name=alias):
@@ -65,7 +72,10 @@ def ensure_department_indexes(es: Elasticsearch, *, prefix: str, departments: It
                 newest = version_index(prefix, dept, versions(es, prefix=prefix, department=dept)[-1])
                 es.indices.put_alias(index=newest, name=alias)
                 log.warning("alias was missing; restored alias=%s index=%s", alias, newest)
-    return alias_targets(es, prefix=prefix, departments=departments)
+    targets = alias_targets(es, prefix=prefix, departments=departments)
+    if targets:
+        es.indices.put_settings(index=",".join(sorted(set(targets.values()))), settings={"refresh_interval": refresh_interval})
+    return targets
 
 
 def _version_of(index: str) -> int:
@@ -103,9 +113,11 @@ def versions(es: Elasticsearch, *, prefix: str, department: str) -> list[int]:
     return sorted(int(m.group(1)) for n in names if (m := pattern.match(n)))
 
 
-def create_next_versions(es: Elasticsearch, *, prefix: str, departments: Iterable[str]) -> dict[str, str]:
+def create_next_versions(
+    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = "1s"
+) -> dict[str, str]:
     """A new empty ``-v<N+1>`` index (from the template) for each department; dept → index."""
-    _put_template(es, prefix=prefix)
+    _put_template(es, prefix=prefix, refresh_interval=refresh_interval)
     out = {}
     for dept in departments:
         existing = versions(es, prefix=prefix, department=dept)

@@ -16,7 +16,7 @@ def template_name(prefix: str) -> str:
     return f"{prefix}-feedback"
 
 
-def index_template(prefix: str, *, analyzers: LanguageAnalyzers) -> dict[str, Any]:
+def index_template(prefix: str, *, analyzers: LanguageAnalyzers, refresh_interval: str = "1s") -> dict[str, Any]:
     """The composable template for ``<prefix>-<department>-v<N>`` indexes.
 
     The text is folded in Python (``feedback.text.normalise``: Persian letter variants,
@@ -27,6 +27,7 @@ def index_template(prefix: str, *, analyzers: LanguageAnalyzers) -> dict[str, An
     (``analyzers``, see :func:`sinks.analyzers.detect_analyzers`). Every document gets both
     subfields whatever its detected language: a message mixes languages, the language
     detector can be wrong, and each analyzer leaves the other script's words unstemmed.
+    ``refresh_interval`` is how soon an indexed document becomes searchable.
 
     >>> from sinks.analyzers import PLUGIN
     >>> t = index_template("feedback", analyzers=PLUGIN)
@@ -39,7 +40,7 @@ def index_template(prefix: str, *, analyzers: LanguageAnalyzers) -> dict[str, An
         "index_patterns": [f"{prefix}-*-v*"],
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": refresh_interval},
             "mappings": {
                 "dynamic": "strict",
                 "properties": {

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import faust
@@ -150,9 +152,20 @@ def build_app(
             for ev in events
         ]
 
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        """Add the wall time of the block to ``feedback_step_seconds{step=name}``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if counters.metrics is not None:
+                counters.metrics.step_done(name, seconds=time.perf_counter() - started)
+
     async def classify_batch(events: Sequence[faust.EventT]) -> None:
         counters.stage["classify"] = f"classifying {len(events)} records"
-        parsed = parse_raw_batch(events)
+        with step("classify.parse"):
+            parsed = parse_raw_batch(events)
         good = [(p, ev) for p, ev in zip(parsed, events) if isinstance(p.value, FeedbackEvent)]
         letters = [p.value for p in parsed if isinstance(p.value, DeadLetter)]
         results: list[ClassifiedFeedback] = []
@@ -161,9 +174,10 @@ def build_app(
             batch = [p.value for p, _ in good]
             stamps = [ev.message.timestamp for _, ev in good]
             try:
-                results = await loop.run_in_executor(
-                    executor, lambda: classify_events(batch, classifier=classifier, routing=routing, produced_at=stamps)  # type: ignore[arg-type]
-                )
+                with step("classify.model"):
+                    results = await loop.run_in_executor(
+                        executor, lambda: classify_events(batch, classifier=classifier, routing=routing, produced_at=stamps)  # type: ignore[arg-type]
+                    )
             except Exception as e:  # a model failure must not stop the stream: keep the events
                 log.exception("classification failed for a batch of %d", len(batch))
                 letters += [
@@ -174,18 +188,21 @@ def build_app(
         sends = [(classified_topic, r.event.id.encode(), r.model_dump_json().encode()) for r in results]
         sends += [letter(d) for d in letters]
         counters.stage["classify"] = f"waiting for Kafka to acknowledge {len(sends)} classified/dead-letter records"
-        await send_all(sends)
+        with step("classify.send"):
+            await send_all(sends)
         counters.add("classify", classified=len(results), dead_lettered=len(letters))
         if letters:
             log.warning("dead-lettered %d raw records stage=classify", len(letters))
 
     async def index_batch(events: Sequence[faust.EventT]) -> None:
-        parsed = [parse_classified(ev.value, topic=ev.message.topic, partition=ev.message.partition,
-                                   offset=ev.message.offset) for ev in events]
+        with step("index.parse"):
+            parsed = [parse_classified(ev.value, topic=ev.message.topic, partition=ev.message.partition,
+                                       offset=ev.message.offset) for ev in events]
         docs = [p.value for p in parsed if isinstance(p.value, ClassifiedFeedback)]
         letters = [p.value for p in parsed if isinstance(p.value, DeadLetter)]
         counters.stage["index"] = f"waiting for Elasticsearch to accept {len(docs)} documents"
-        failures = await sink.write(docs) if docs else []
+        with step("index.write"):
+            failures = await sink.write(docs) if docs else []
         failed_ids = {f.event_id for f in failures}
         by_id = {p.value.event.id: (p, ev) for p, ev in zip(parsed, events) if isinstance(p.value, ClassifiedFeedback)}
         for f in failures:
@@ -194,7 +211,8 @@ def build_app(
                                        topic=p.topic, partition=p.partition, offset=p.offset, event_id=f.event_id))
         sends = [letter(d) for d in letters]
         counters.stage["index"] = f"waiting for Kafka to acknowledge {len(sends)} dead letters"
-        await send_all(sends)
+        with step("index.send"):
+            await send_all(sends)
         counters.add("index", indexed=len(docs) - len(failed_ids), dead_lettered=len(letters))
 
     classify_batches = 0

@@ -11,10 +11,14 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-__all__ = ["WorkerMetrics"]
+__all__ = ["STEPS", "WorkerMetrics"]
 
 log = logging.getLogger(__name__)
 
+# The steps of a batch whose wall time `feedback_step_seconds` adds up, per agent: decoding
+# the records, the classifier (in its thread), waiting for Kafka's acks of what the batch sends
+# on, the Elasticsearch bulk request.
+STEPS = ("classify.parse", "classify.model", "classify.send", "index.parse", "index.write", "index.send")
 _BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
@@ -36,6 +40,8 @@ class WorkerMetrics:
         self.alerts = Counter("feedback_alerts_raised", "Spike alerts raised by this worker.", registry=r)
         self.batch = Histogram("feedback_batch_seconds", "Time from a batch's arrival to its ack.", ["agent"],
                                buckets=_BUCKETS, registry=r)
+        self.steps = Counter("feedback_step_seconds", "Wall seconds each step of a batch took (see STEPS).", ["step"],
+                             registry=r)
         self.lag = Gauge("feedback_consumer_lag", "End offset minus committed offset.", ["topic", "partition"],
                          registry=r)
         self.last_progress = Gauge("feedback_last_progress_timestamp_seconds",
@@ -47,6 +53,10 @@ class WorkerMetrics:
         """A batch of ``agent`` was acked ``seconds`` after it arrived."""
         self.batch.labels(agent).observe(seconds)
         self.last_progress.labels(agent).set(time.time())
+
+    def step_done(self, step: str, *, seconds: float) -> None:
+        """One batch spent ``seconds`` in ``step`` (one of :data:`STEPS`)."""
+        self.steps.labels(step).inc(seconds)
 
     def count(self, agent: str, *, classified: int = 0, indexed: int = 0, dead_lettered: int = 0) -> None:
         """What one batch of ``agent`` did (called by that batch itself, so agents running at

@@ -123,7 +123,8 @@ def ensure_indexes(settings: Settings, routing: RoutingConfig) -> None:
 
     es = es_client(settings, principal="worker")
     try:
-        ensure_department_indexes(es, prefix=settings.es.index_prefix, departments=[d.index for d in routing.departments])
+        ensure_department_indexes(es, prefix=settings.es.index_prefix, departments=[d.index for d in routing.departments],
+                                  refresh_interval=settings.es.refresh_interval)
     finally:
         es.close()
 
@@ -166,19 +167,22 @@ class EsIndexSide:
 
         self.es = es_client(settings, principal="ops")
         self.prefix = settings.es.index_prefix
+        self.refresh_interval = settings.es.refresh_interval
         self.suffix = {d.name: d.index for d in routing.departments}
         self.writer = IndexWriter(settings.es_url, settings=settings.es, client=self.es, principal="ops")
 
     def aliases(self) -> dict[str, str]:
         from sinks import ensure_department_indexes
 
-        by_suffix = ensure_department_indexes(self.es, prefix=self.prefix, departments=list(self.suffix.values()))
+        by_suffix = ensure_department_indexes(self.es, prefix=self.prefix, departments=list(self.suffix.values()),
+                                              refresh_interval=self.refresh_interval)
         return {name: by_suffix[suffix] for name, suffix in self.suffix.items() if suffix in by_suffix}
 
     def create_versions(self) -> dict[str, str]:
         from sinks import create_next_versions
 
-        by_suffix = create_next_versions(self.es, prefix=self.prefix, departments=list(self.suffix.values()))
+        by_suffix = create_next_versions(self.es, prefix=self.prefix, departments=list(self.suffix.values()),
+                                         refresh_interval=self.refresh_interval)
         return {name: by_suffix[suffix] for name, suffix in self.suffix.items()}
 
     def previous_labels(self, ids: list[str]) -> dict[str, dict[str, str]]:

@@ -51,7 +51,7 @@ def test_demo_ingests_every_channel_and_summarises_what_was_routed_where(
     assert sum(summary["sentiment"].values()) == len(docs)
 
 
-def test_bench_reports_throughput_and_latency_percentiles(settings: Settings) -> None:
+def test_bench_reports_throughput_where_the_cpu_went_and_latency_in_both_modes(settings: Settings) -> None:
     env = worker_environment(settings)
     done = subprocess.run([sys.executable, "-m", "feedback", "bench", "--events", "24", "--latency-events", "8",
                            "--rate", "8", "--json"], capture_output=True, text=True, env=env, timeout=600)
@@ -60,6 +60,17 @@ def test_bench_reports_throughput_and_latency_percentiles(settings: Settings) ->
     assert result["classifier_alone"]["events_per_s"] > 0 and result["pipeline"]["events_per_s"] > 0
     assert result["pipeline_vs_classifier"] == pytest.approx(
         result["pipeline"]["events_per_s"] / result["classifier_alone"]["events_per_s"], rel=0.01)
+    # Where the time went: CPU of the worker and of the local services, the worker's own steps.
+    cpu = result["cpu_during_pipeline"]
+    assert {"worker", "kafka", "elasticsearch"} <= set(cpu["processes"])
+    assert cpu["processes"]["worker"]["cpu_s"] > 0 and cpu["processes"]["elasticsearch"]["cpu_s"] > 0
+    steps = result["worker_steps_s"]
+    assert steps["classify.model"] > 0 and steps["index.write"] > 0
+    assert result["worker_batches"]["classify"] >= 1 and result["worker_batches"]["index"] >= 1
+    assert result["memory"]["worker_peak_rss_mib"] >= result["memory"]["worker_rss_mib"] > 100
     lat = result["latency_produce_to_searchable_s"]
-    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
+    assert set(lat) == {"default", "latency_mode"}
+    for mode in lat.values():
+        assert mode["events"] == 8 and 0 < mode["p50"] <= mode["p95"] <= mode["p99"]
+    assert lat["latency_mode"]["settings"]["FEEDBACK_STREAM_BATCH_WITHIN"] == "0.1"
     assert result["prefix"].startswith("bench")

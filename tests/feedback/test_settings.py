@@ -81,3 +81,16 @@ def test_secrets_are_masked_in_dump(clean_env: Path, monkeypatch: pytest.MonkeyP
     dumped = Settings().model_dump_json()
     assert "hunter2" not in dumped
     assert "**" in dumped
+
+
+def test_the_latency_modes_settings_are_read_and_a_malformed_refresh_interval_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEEDBACK_STREAM_BATCH_WITHIN", "0.1")
+    monkeypatch.setenv("FEEDBACK_ES_REFRESH_INTERVAL", "200ms")
+    s = get_settings()
+    assert s.stream.batch_within == 0.1 and s.es.refresh_interval == "200ms"
+    for bad in ("fast", "0s", "-1", "200"):
+        monkeypatch.setenv("FEEDBACK_ES_REFRESH_INTERVAL", bad)
+        with pytest.raises(ConfigError, match="refresh_interval"):
+            get_settings()

@@ -46,6 +46,26 @@ def test_template_indexes_and_aliases_are_created_once_even_when_called_twice(es
     assert mapping["dynamic"] == "strict"
 
 
+def _refresh_interval(es: Elasticsearch, index: str) -> str:
+    return str(es.indices.get_settings(index=index)[index]["settings"]["index"]["refresh_interval"])
+
+
+def test_refresh_interval_reaches_the_current_indexes_at_start_and_every_new_version(
+    es: Elasticsearch, prefix: str, settings: Settings
+) -> None:
+    # The worker (its own least-privileged user) applies the setting: the latency mode's 200ms.
+    worker = make_client(settings.es_url, settings=settings.es, principal="worker")
+    try:
+        ensure_department_indexes(worker, prefix=prefix, departments=["billing"])
+        assert _refresh_interval(es, f"{prefix}-billing-v1") == "1s"
+        ensure_department_indexes(worker, prefix=prefix, departments=["billing"], refresh_interval="200ms")
+        assert _refresh_interval(es, f"{prefix}-billing-v1") == "200ms"
+    finally:
+        worker.close()
+    new = create_next_versions(es, prefix=prefix, departments=["billing"], refresh_interval="200ms")
+    assert _refresh_interval(es, new["billing"]) == "200ms"
+
+
 def test_a_missing_alias_is_restored_on_the_existing_index(es: Elasticsearch, prefix: str) -> None:
     ensure_department_indexes(es, prefix=prefix, departments=["billing"])
     es.indices.delete_alias(index=f"{prefix}-billing-v1", name=f"{prefix}-billing")

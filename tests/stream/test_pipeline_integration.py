@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient
 
+from feedback.cli.bench_probe import scrape_worker
 from feedback.cli.wiring import department_aliases, load_routing_config
 from feedback.schema import (
     Alert,
@@ -32,6 +33,7 @@ from feedback.schema import (
 from feedback.settings import Settings
 from producers import ingest_paths
 from sinks import make_client
+from stream.metrics import STEPS
 from stream.routing import route
 from tests.feedback.test_alert_webhook import Receiver
 from tests.conftest import free_port
@@ -336,7 +338,12 @@ def test_indexing_keeps_pace_with_classification_through_a_raw_backlog(isolated_
                     break
             assert worker.poll() is None, f"the worker exited\n{log_tail(tmp_path)}"
             time.sleep(0.5)
+        steps = scrape_worker(f"http://127.0.0.1:{port}/metrics")
     finally:
         stop_worker(worker)
+    # Where a batch's time went (what `feedback bench` reports): every step was timed.
+    assert set(steps["steps"]) == set(STEPS)
+    assert steps["steps"]["classify.model"] > 0 and steps["steps"]["index.write"] > 0
+    assert steps["batches"]["classify"] >= backlog / batch
     assert gaps and gaps[-1] == 0, f"not everything was indexed: last gap {gaps[-1:]}\n{log_tail(tmp_path)}"
     assert max(gaps) <= 8 * batch, f"indexing fell {max(gaps):.0f} events behind classification"
