@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import statistics
 import time
 import uuid
@@ -36,6 +35,7 @@ from feedback.cli.wiring import (
 from feedback.errors import ServiceError
 from feedback.schema import FeedbackEvent, make_event_id
 from feedback.services import create_topics, up
+from feedback.services.process import free_port
 from feedback.settings import Settings
 
 __all__: list[str] = []
@@ -109,12 +109,6 @@ def _first_seen(es: Any, settings: Settings, ids: set[str], seen: dict[str, floa
             seen.setdefault(h["_id"], now)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _service_pids(settings: Settings) -> dict[str, int | None]:
     """The local Kafka and Elasticsearch processes (None for a remote cluster).
 
@@ -147,7 +141,7 @@ class _Worker:
     """A bench worker process with its own metrics port."""
 
     def __init__(self, settings: Settings, log_path: Path, env: Mapping[str, str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = start_worker_process(settings, log_path=log_path,
                                          extra_env={**env, "FEEDBACK_STREAM_METRICS_PORT": str(self.port)})
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from feedback.errors import ServiceError
 
-__all__ = ["pid_alive", "port_in_use", "read_pid", "stop_pid", "wait_until"]
+__all__ = ["free_port", "pid_alive", "port_in_use", "read_pid", "stop_pid", "wait_until"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,13 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (a worker's metrics, a test server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -8,8 +8,8 @@ import sys
 import time
 
 from feedback.cli.bench_probe import CpuMeter, peak_rss_mb, rss_mb, scrape_worker
+from feedback.services.process import free_port
 from stream.metrics import WorkerMetrics
-from tests.conftest import free_port
 
 
 def test_worker_steps_and_batches_are_read_from_the_metrics_endpoint() -> None:

@@ -23,8 +23,8 @@ from kafka import KafkaProducer
 
 from feedback.api.app import create_app
 from feedback.schema import Alert, ClassifiedFeedback
+from feedback.services.process import free_port
 from feedback.settings import Settings
-from tests.conftest import free_port
 from tests.feedback.api_keys import issue_key, with_api
 from tests.sinks.search_corpus import indexed_corpus
 

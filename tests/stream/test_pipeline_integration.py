@@ -30,13 +30,13 @@ from feedback.schema import (
     make_event_id,
     utcnow,
 )
+from feedback.services.process import free_port
 from feedback.settings import Settings
 from producers import ingest_paths
 from sinks import make_client
 from stream.metrics import STEPS
 from stream.routing import route
 from tests.feedback.test_alert_webhook import Receiver
-from tests.conftest import free_port
 from tests.stream.helpers import (
     REPO,
     alerts,
