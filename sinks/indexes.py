@@ -11,7 +11,7 @@ from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 from feedback.errors import FeedbackError
 from sinks.analyzers import detect_analyzers
 from sinks.documents import alias_name, version_index
-from sinks.template import index_template, template_name
+from sinks.template import DEFAULT_REFRESH_INTERVAL, index_template, template_name
 
 __all__ = [
     "alias_targets",
@@ -42,7 +42,7 @@ def _put_template(es: Elasticsearch, *, prefix: str, refresh_interval: str) -> N
 
 
 def ensure_department_indexes(
-    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = "1s"
+    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = DEFAULT_REFRESH_INTERVAL
 ) -> dict[str, str]:
     """Template, ``-v1`` index and alias for each department, unless the alias exists.
 
@@ -114,7 +114,7 @@ def versions(es: Elasticsearch, *, prefix: str, department: str) -> list[int]:
 
 
 def create_next_versions(
-    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = "1s"
+    es: Elasticsearch, *, prefix: str, departments: Iterable[str], refresh_interval: str = DEFAULT_REFRESH_INTERVAL
 ) -> dict[str, str]:
     """A new empty ``-v<N+1>`` index (from the template) for each department; dept → index."""
     _put_template(es, prefix=prefix, refresh_interval=refresh_interval)

@@ -6,8 +6,10 @@ from typing import Any
 
 from sinks.analyzers import LanguageAnalyzers
 
-__all__ = ["index_template", "template_name"]
+__all__ = ["DEFAULT_REFRESH_INTERVAL", "index_template", "template_name"]
 
+# Elasticsearch's own default: documents become searchable within a second (settings: es.refresh_interval).
+DEFAULT_REFRESH_INTERVAL = "1s"
 _KEYWORD = {"type": "keyword"}
 _LABEL = {"properties": {"label": _KEYWORD, "score": {"type": "float"}}}
 
@@ -16,7 +18,7 @@ def template_name(prefix: str) -> str:
     return f"{prefix}-feedback"
 
 
-def index_template(prefix: str, *, analyzers: LanguageAnalyzers, refresh_interval: str = "1s") -> dict[str, Any]:
+def index_template(prefix: str, *, analyzers: LanguageAnalyzers, refresh_interval: str = DEFAULT_REFRESH_INTERVAL) -> dict[str, Any]:
     """The composable template for ``<prefix>-<department>-v<N>`` indexes.
 
     The text is folded in Python (``feedback.text.normalise``: Persian letter variants,
