@@ -43,11 +43,13 @@ CASES = [
 
 # Dev split of the annotated topic data (classifiers/topic_annotations/dev.csv), shipped
 # artifacts: a floor a few points under what the shipped model measures (docs/classifiers.md).
-# Measured (bf16): en accuracy 0.848, macro-F1 0.783, routing precision 0.890 at coverage 0.883;
-# fa 0.785, 0.688, 0.840 at 0.817 (threshold 0.5).
+# Measured after round 4 (bf16, 522 en / 741 fa dev rows): en accuracy 0.839, macro-F1 0.775,
+# routing precision 0.882 at coverage 0.891; fa 0.803, 0.614, 0.844 at 0.839 (threshold 0.5).
+# Persian macro-F1 averages 8 topics, one of them customer_service with 2 dev rows (F1 0 or
+# 1 by a single message), hence its wider margin.
 FLOORS = {
-    "en": {"accuracy": 0.82, "macro_f1": 0.74, "precision": 0.86, "coverage": 0.85},
-    "fa": {"accuracy": 0.76, "macro_f1": 0.66, "precision": 0.79, "coverage": 0.78},
+    "en": {"accuracy": 0.81, "macro_f1": 0.74, "precision": 0.85, "coverage": 0.85},
+    "fa": {"accuracy": 0.77, "macro_f1": 0.58, "precision": 0.81, "coverage": 0.80},
 }
 
 
