@@ -306,26 +306,49 @@ def head_tail(ids: Sequence[int], max_length: int) -> list[int]:
     return [ids[0], *ids[1 : 1 + head], *(ids[len(ids) - 1 - tail : len(ids) - 1] if tail else []), ids[-1]]
 
 
-def token_batches(lengths: Sequence[int], budget: int, max_count: int) -> list[list[int]]:
-    """Indexes grouped into batches, shortest first, each padding to at most ``budget`` tokens.
+# Cost model of one forward pass, in padded tokens (measured on the 2-core bf16 CPU,
+# docs/classifiers.md "Batching"): a pass has a fixed cost of about PASS_COST_TOKENS padded
+# tokens (kernel launches, the 12 layers' small ops), and a token costs more in a wider batch
+# (attention grows with the width: ATTENTION_WIDTH is the width at which it doubles a token's cost).
+PASS_COST_TOKENS = 128
+ATTENTION_WIDTH = 512
 
-    A batch pads every row to its longest, so rows are sorted by length and a batch closes
-    when one more row would make ``rows × longest`` exceed the budget (or reach ``max_count``).
+
+def token_batches(lengths: Sequence[int], budget: int, max_count: int) -> list[list[int]]:
+    """Indexes grouped into batches of similar length: the cheapest split under the cost model.
+
+    A batch pads every row to its longest. Rows are sorted by length and cut into consecutive
+    batches by dynamic programming so that the summed cost — padded tokens (weighted for
+    attention) plus :data:`PASS_COST_TOKENS` per forward pass — is smallest, with no batch over
+    ``budget`` padded tokens (a single longer row still gets its own batch) or ``max_count`` rows.
+    Against closing a batch only when the budget is full, this pads far less when a call
+    brings few texts of mixed lengths (1,024 tweets and reviews in calls of 64: 39.8k padded
+    tokens for 34.2k real ones, against 59.0k).
 
     >>> token_batches([5, 1, 4, 2], budget=8, max_count=10)
     [[1, 3], [2], [0]]
+    >>> token_batches([3, 3, 3, 100], budget=64, max_count=10)
+    [[0, 1, 2], [3]]
     """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    sorted_lengths = np.array([lengths[i] for i in order], dtype=np.float64)
+    n = len(order)
+    best = np.zeros(n + 1)  # best[j]: cheapest cost of the first j sorted rows
+    start = np.zeros(n + 1, dtype=np.int64)  # where the last batch of that split starts
+    for j in range(1, n + 1):
+        width = sorted_lengths[j - 1]  # the longest row of any batch ending at j
+        rows_allowed = max(1, min(max_count, int(budget // max(width, 1.0))))
+        lo = max(0, j - rows_allowed)
+        firsts = np.arange(lo, j)
+        cost = best[lo:j] + (j - firsts) * width * (1.0 + width / ATTENTION_WIDTH) + PASS_COST_TOKENS
+        k = int(np.argmin(cost))
+        best[j], start[j] = cost[k], lo + k
     batches: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        if current and ((len(current) + 1) * lengths[i] > budget or len(current) >= max_count):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
+    j = n
+    while j > 0:
+        batches.append(order[start[j]:j])
+        j = int(start[j])
+    return batches[::-1]
 
 
 def load_encoder(

@@ -90,6 +90,29 @@ def test_token_batches_stay_within_the_budget_and_cover_every_text() -> None:
     assert len(batches) < 60
 
 
+def _greedy_batches(lengths: list[int], budget: int) -> list[list[int]]:
+    """The previous rule: close a batch only when one more row would pass the budget."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = [[]]
+    for i in order:
+        if batches[-1] and (len(batches[-1]) + 1) * lengths[i] > budget:
+            batches.append([])
+        batches[-1].append(i)
+    return batches
+
+
+def test_token_batches_pad_little_when_a_call_brings_few_texts_of_mixed_lengths() -> None:
+    # One call of 64: half short (tweets), half long (reviews, emails), as classify_batch gets them.
+    rng = np.random.default_rng(1)
+    lengths = [int(v) for v in np.concatenate([rng.integers(8, 30, 32), rng.integers(30, 128, 32)])]
+    def padded(batches: list[list[int]]) -> int:
+        return sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    batches = token_batches(lengths, budget=2048, max_count=256)
+    assert sorted(i for b in batches for i in b) == list(range(64))
+    assert padded(batches) <= 1.2 * sum(lengths)
+    assert padded(batches) < 0.8 * padded(_greedy_batches(lengths, 2048))
+
+
 SENTENCES = [
     "The app crashes every time I try to upload a photo, please fix it",
     "I was charged twice for my order and still have no refund",
