@@ -13,6 +13,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,20 @@ from rich.table import Table
 
 from feedback.cli.app import app, settings_from_context
 from feedback.cli.bench_probe import CpuMeter, peak_rss_mb, rss_mb, scrape_worker
+from feedback.cli.replay_run import ReplayState, plan_ranges, run_replay, state_path
 from feedback.cli.wiring import (
     REPO,
     build_classifier,
+    build_index_side,
     covering,
     department_aliases,
     es_client,
+    load_routing_config,
     start_worker_process,
     stop_worker_process,
 )
 from feedback.errors import ServiceError
-from feedback.schema import FeedbackEvent, make_event_id
+from feedback.schema import CHANNELS, FeedbackEvent, make_event_id
 from feedback.services import create_topics, up
 from feedback.services.process import free_port
 from feedback.settings import Settings
@@ -90,6 +94,36 @@ def _bench_classifier(settings: Settings, events: list[FeedbackEvent]) -> dict[s
     elapsed = time.perf_counter() - t0
     return {"events": len(events), "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed, 1),
             "runtime": classifier.runtime}
+
+
+def _bench_replay(settings: Settings, *, since: float, until: float) -> dict[str, float]:
+    """Replay the throughput run's time range into new index versions, as `feedback replay` does.
+
+    Same classifier instance as the classifier-alone run (loaded once per process), same
+    driver (:func:`run_replay`: read the raw topics, classify, route, bulk-write, checkpoint);
+    the aliases are not switched, so the latency runs that follow still write to the live
+    indexes. Timed from the first read to the last write.
+    """
+    routing = load_routing_config(settings)
+    index = build_index_side(settings, routing)
+    channels = list(CHANNELS)
+    state = ReplayState(mode="version", from_ts=datetime.fromtimestamp(since, timezone.utc),
+                        to_ts=datetime.fromtimestamp(until, timezone.utc), channels=channels,
+                        ranges=plan_ranges(settings, channels=channels, from_ts=datetime.fromtimestamp(since, timezone.utc),
+                                           to_ts=datetime.fromtimestamp(until, timezone.utc)),
+                        previous=index.aliases())
+    state.targets = index.create_versions()
+    classifier = build_classifier(settings)
+    t0 = time.perf_counter()
+    state = run_replay(settings, state, path=state_path(settings), classifier=classifier, routing=routing,
+                       index=index, save=False)
+    elapsed = time.perf_counter() - t0
+    written = sum(state.report.indexed.values())
+    if state.report.read != written + state.report.dead_lettered:
+        raise ServiceError(f"the bench replay read {state.report.read} events but wrote {written} and "
+                           f"dead-lettered {state.report.dead_lettered}")
+    return {"events": state.report.read, "seconds": round(elapsed, 2),
+            "events_per_s": round(state.report.read / elapsed, 1) if elapsed > 0 else 0.0}
 
 
 def _first_seen(es: Any, settings: Settings, ids: set[str], seen: dict[str, float]) -> None:
@@ -208,10 +242,13 @@ def _bench_pipeline(settings: Settings, events: list[FeedbackEvent], *, rate: fl
         meter.start()
         t0 = time.time()
         _send_chunks(producer, settings, events)
-        elapsed = _wait_count(es, settings, len(seen) + len(events), worker.proc, log_path, timeout=900) - t0
+        t_end = _wait_count(es, settings, len(seen) + len(events), worker.proc, log_path, timeout=900)
+        elapsed = t_end - t0
         cpu = meter.stop()
         after = worker.scrape()
         throughput = {"events": len(events), "seconds": round(elapsed, 2), "events_per_s": round(len(events) / elapsed, 1)}
+        # Replay of exactly that range (the worker sits idle meanwhile: nothing new arrives).
+        replay = _bench_replay(settings, since=t0, until=t_end)
         steps = {k: round(v - before["steps"].get(k, 0.0), 2) for k, v in after["steps"].items()}
         batches = {k: int(v - before["batches"].get(k, 0.0)) for k, v in after["batches"].items()}
         # Offered load of the latency runs: by default half the throughput just measured.
@@ -226,12 +263,29 @@ def _bench_pipeline(settings: Settings, events: list[FeedbackEvent], *, rate: fl
                 "settings": LATENCY_MODE_ENV,
                 **_latency(es, settings, producer, worker, log_path, seen, rate=rate, events=latency_events),
             }
+            # What the latency mode costs under load: the same burst as the throughput run.
+            burst = _sample_events(len(events))
+            total = _count(es, settings) + len(burst)
+            t1 = time.time()
+            _send_chunks(producer, settings, burst)
+            burst_s = _wait_count(es, settings, total, worker.proc, log_path, timeout=900) - t1
+            latency["latency_mode"]["throughput_events_per_s"] = round(len(burst) / burst_s, 1)
     finally:
         producer.close()
         worker.stop()
         es.close()
-    return {"throughput": throughput, "cpu": cpu, "worker_steps_s": steps, "worker_batches": batches,
-            "memory": memory, "latency_s": latency}
+    return {"throughput": throughput, "replay": replay, "cpu": cpu, "worker_steps_s": steps,
+            "worker_batches": batches, "memory": memory, "latency_s": latency}
+
+
+def _count(es: Any, settings: Settings) -> int:
+    """Documents the bench's department aliases serve now (0 while their shards start)."""
+    try:
+        return int(es.count(index=department_aliases(settings), ignore_unavailable=True)["count"])
+    except ApiError as e:
+        if e.meta.status != 503:
+            raise
+        return 0
 
 
 def _wait_count(es: Any, settings: Settings, total: int, worker: Any, log_path: Path, *, timeout: float,
@@ -241,17 +295,11 @@ def _wait_count(es: Any, settings: Settings, total: int, worker: Any, log_path: 
     A count per poll costs Elasticsearch far less than looking up every pending id, so the
     throughput run's own polling takes little from the pipeline it measures.
     """
-    aliases = department_aliases(settings)
     deadline = time.monotonic() + timeout
     while True:
         if worker.poll() is not None:
             raise ServiceError(f"the bench worker exited with code {worker.returncode}; see {log_path}")
-        try:
-            count = int(es.count(index=aliases, ignore_unavailable=True)["count"])
-        except ApiError as e:
-            if e.meta.status != 503:
-                raise
-            count = 0
+        count = _count(es, settings)
         if count >= total:
             return time.time()
         if time.monotonic() > deadline:
@@ -306,6 +354,8 @@ def bench_command(
         "classifier_alone": classifier,
         "pipeline": pipeline["throughput"],
         "pipeline_vs_classifier": round(pipeline["throughput"]["events_per_s"] / float(classifier["events_per_s"]), 3),
+        "replay": pipeline["replay"],
+        "replay_vs_classifier": round(pipeline["replay"]["events_per_s"] / float(classifier["events_per_s"]), 3),
         "cpu_during_pipeline": pipeline["cpu"],
         "worker_steps_s": pipeline["worker_steps_s"],
         "worker_batches": pipeline["worker_batches"],
@@ -323,6 +373,8 @@ def bench_command(
     table.add_row("classifier alone, events/s", str(classifier["events_per_s"]))
     table.add_row("pipeline producer→searchable, events/s", str(pipeline["throughput"]["events_per_s"]))
     table.add_row("pipeline / classifier", f"{result['pipeline_vs_classifier']:.2f}")
+    table.add_row("replay of that range, events/s", str(pipeline["replay"]["events_per_s"]))
+    table.add_row("replay / classifier", f"{result['replay_vs_classifier']:.2f}")
     cpu = pipeline["cpu"]
     for name, used in cpu["processes"].items():
         table.add_row(f"CPU during the pipeline run: {name}", f"{used['cpu_s']} s ({used['cores']} cores)")
@@ -333,4 +385,6 @@ def bench_command(
     for mode, lat in pipeline["latency_s"].items():
         table.add_row(f"latency ({mode}) p50 / p95 / p99 at {lat['offered_events_per_s']:g} ev/s",
                       f"{lat['p50']} / {lat['p95']} / {lat['p99']} s")
+        if "throughput_events_per_s" in lat:
+            table.add_row(f"pipeline throughput in the {mode}, events/s", str(lat["throughput_events_per_s"]))
     Console().print(table)

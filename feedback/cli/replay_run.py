@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import BaseModel, Field
@@ -136,10 +136,23 @@ def plan_ranges(settings: Settings, *, channels: list[str], from_ts: datetime, t
     return ranges
 
 
+# One replay batch: (range, its messages in offset order, the offset the range may advance to
+# once the batch is written) for each partition range the batch draws from.
+Segment = tuple[PartitionRange, list[Any], int]
+
+
 def read_batches(settings: Settings, state: ReplayState, *, batch_size: int):  # type: ignore[no-untyped-def]
-    """Yield (range, messages) batches from each unfinished partition range, in offset order."""
+    """Yield batches of up to ``batch_size`` raw messages as segments, filled across the ranges.
+
+    Ranges are read one after the other in offset order; a batch that reaches the end of one
+    partition's range is topped up from the next range, so the classifier gets full batches
+    (a raw topic per channel, three partitions each: per-partition batches were a third
+    partial). Each segment says how far its range may advance once the batch is written.
+    """
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
                              max_poll_records=batch_size, fetch_max_bytes=16 * 1024 * 1024)
+    pending: list[Segment] = []
+    count = 0
     try:
         for r in state.ranges:
             if r.done:
@@ -147,15 +160,21 @@ def read_batches(settings: Settings, state: ReplayState, *, batch_size: int):  #
             tp = TopicPartition(r.topic, r.partition)
             consumer.assign([tp])
             consumer.seek(tp, r.next)
-            while r.next < r.end:
-                polled = consumer.poll(timeout_ms=2000, max_records=batch_size).get(tp, [])
-                batch = [m for m in polled if r.next <= m.offset < r.end]
+            position = r.next
+            while position < r.end:
+                polled = consumer.poll(timeout_ms=2000, max_records=batch_size - count).get(tp, [])
                 if not polled:
                     continue
-                if batch:
-                    yield r, batch
+                batch = [m for m in polled if position <= m.offset < r.end]
                 # Offsets can skip (compaction, transactions): move past what was polled.
-                r.next = max(r.next, min(polled[-1].offset + 1, r.end))
+                position = max(position, min(polled[-1].offset + 1, r.end))
+                pending.append((r, batch, position))
+                count += len(batch)
+                if count >= batch_size:
+                    yield pending
+                    pending, count = [], 0
+        if pending:
+            yield pending
     finally:
         consumer.close()
 
@@ -228,7 +247,12 @@ def run_replay(
 
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", retries=5)
     try:
-        for rng, messages in read_batches(settings, state, batch_size=settings.stream.batch_size):
+        for segments in read_batches(settings, state, batch_size=settings.stream.batch_size):
+            messages = [m for _, batch, _ in segments for m in batch]
+            if not messages:
+                for rng, _, position in segments:
+                    rng.next = max(rng.next, position)
+                continue
             parsed = [parse_event(m.value, topic=m.topic, partition=m.partition, offset=m.offset,
                                   max_chars=settings.ingest.max_text_chars) for m in messages]
             events = [p.value for p in parsed if isinstance(p.value, FeedbackEvent)]
@@ -238,12 +262,13 @@ def run_replay(
                                                 if isinstance(p.value, FeedbackEvent)])
             compare(index.previous_labels([d.event.id for d in docs]), docs, state.report)
             if state.mode != "dry-run":
-                by_id = {m.offset: m for m in messages}
+                by_position = {(m.topic, m.partition, m.offset): m for m in messages}
                 failures = index.write(docs, state.targets)
                 failed = {f.event_id for f in failures}
                 for f in failures:
                     p = next(p for p in parsed if isinstance(p.value, FeedbackEvent) and p.value.id == f.event_id)
-                    letters.append(dead_letter(by_id[p.offset].value, stage="replay", reason=f"Elasticsearch rejected the document: {f.reason}",
+                    raw = by_position[(p.topic, p.partition, p.offset)].value
+                    letters.append(dead_letter(raw, stage="replay", reason=f"Elasticsearch rejected the document: {f.reason}",
                                                topic=p.topic, partition=p.partition, offset=p.offset, event_id=f.event_id))
                 send_dead_letters(producer, settings.kafka.dlq_topic, letters)
                 for dept, n in count_by_department([d for d in docs if d.event.id not in failed]).items():
@@ -253,7 +278,8 @@ def run_replay(
                     state.report.indexed[dept] = state.report.indexed.get(dept, 0) + n
             state.report.read += len(messages)
             state.report.dead_lettered += len(letters)
-            rng.next = max(rng.next, messages[-1].offset + 1)
+            for rng, _, position in segments:
+                rng.next = max(rng.next, position)
             if save:
                 save_state(state, path)
             if on_progress is not None:

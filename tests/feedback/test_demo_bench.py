@@ -60,6 +60,10 @@ def test_bench_reports_throughput_where_the_cpu_went_and_latency_in_both_modes(s
     assert result["classifier_alone"]["events_per_s"] > 0 and result["pipeline"]["events_per_s"] > 0
     assert result["pipeline_vs_classifier"] == pytest.approx(
         result["pipeline"]["events_per_s"] / result["classifier_alone"]["events_per_s"], rel=0.01)
+    # Replay of exactly the throughput run's range: every one of its events, nothing else.
+    assert result["replay"]["events"] == 24 and result["replay"]["events_per_s"] > 0
+    assert result["replay_vs_classifier"] == pytest.approx(
+        result["replay"]["events_per_s"] / result["classifier_alone"]["events_per_s"], rel=0.01)
     # Where the time went: CPU of the worker and of the local services, the worker's own steps.
     cpu = result["cpu_during_pipeline"]
     assert {"worker", "kafka", "elasticsearch"} <= set(cpu["processes"])
@@ -73,4 +77,5 @@ def test_bench_reports_throughput_where_the_cpu_went_and_latency_in_both_modes(s
     for mode in lat.values():
         assert mode["events"] == 8 and 0 < mode["p50"] <= mode["p95"] <= mode["p99"]
     assert lat["latency_mode"]["settings"]["FEEDBACK_STREAM_BATCH_WITHIN"] == "0.1"
+    assert lat["latency_mode"]["throughput_events_per_s"] > 0
     assert result["prefix"].startswith("bench")

@@ -240,3 +240,30 @@ def test_counts_that_do_not_check_out_leave_the_aliases_alone(
     docs = indexed_docs(isolated_settings, department_aliases(isolated_settings))
     assert set(id_counts(docs)) == set(three_batches["ids"])
     assert all(d["_index"].endswith("-v1") for d in docs)
+
+
+def test_replay_batches_are_filled_across_partitions_and_cover_each_offset_once(isolated_settings: Settings) -> None:
+    from feedback.cli.replay_run import ReplayState, plan_ranges, read_batches
+
+    start = utcnow() - timedelta(seconds=5)
+    # 40 events per channel, keyed so they spread over the raw topics' partitions.
+    for channel in ("email", "chat", "social"):
+        produce_raw(isolated_settings, channel, [(f"k{i}".encode(), f'{{"n": {i}}}'.encode()) for i in range(40)])
+    channels = ["email", "chat", "social", "app_review"]
+    ranges = plan_ranges(isolated_settings, channels=channels, from_ts=start, to_ts=utcnow() + timedelta(seconds=5))
+    assert sum(r.total for r in ranges) == 120 and sum(r.total > 0 for r in ranges) > 3
+    state = ReplayState(mode="dry-run", from_ts=start, to_ts=utcnow(), channels=channels, ranges=ranges)
+    batches = list(read_batches(isolated_settings, state, batch_size=32))
+    sizes = [sum(len(msgs) for _, msgs, _ in segments) for segments in batches]
+    # Full batches although no partition holds 32 events; only the last is partial.
+    assert sizes == [32, 32, 32, 24]
+    seen = [(m.topic, m.partition, m.offset) for segments in batches for _, msgs, _ in segments for m in msgs]
+    assert len(seen) == len(set(seen)) == 120
+    for segments in batches:
+        for rng, msgs, position in segments:
+            assert all(rng.start <= m.offset < position <= rng.end for m in msgs)
+    # Every segment's position, applied as run_replay applies it, completes its range.
+    for segments in batches:
+        for rng, _, position in segments:
+            rng.next = max(rng.next, position)
+    assert all(r.done for r in state.ranges)
