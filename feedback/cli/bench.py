@@ -107,10 +107,9 @@ def _bench_replay(settings: Settings, *, since: float, until: float) -> dict[str
     routing = load_routing_config(settings)
     index = build_index_side(settings, routing)
     channels = list(CHANNELS)
-    state = ReplayState(mode="version", from_ts=datetime.fromtimestamp(since, timezone.utc),
-                        to_ts=datetime.fromtimestamp(until, timezone.utc), channels=channels,
-                        ranges=plan_ranges(settings, channels=channels, from_ts=datetime.fromtimestamp(since, timezone.utc),
-                                           to_ts=datetime.fromtimestamp(until, timezone.utc)),
+    from_ts, to_ts = datetime.fromtimestamp(since, timezone.utc), datetime.fromtimestamp(until, timezone.utc)
+    state = ReplayState(mode="version", from_ts=from_ts, to_ts=to_ts, channels=channels,
+                        ranges=plan_ranges(settings, channels=channels, from_ts=from_ts, to_ts=to_ts),
                         previous=index.aliases())
     state.targets = index.create_versions()
     classifier = build_classifier(settings)
@@ -240,9 +239,7 @@ def _bench_pipeline(settings: Settings, events: list[FeedbackEvent], *, rate: fl
         meter = CpuMeter({"worker": worker.proc.pid, "bench (producer + polling)": os.getpid(),
                           **_service_pids(settings)})
         meter.start()
-        t0 = time.time()
-        _send_chunks(producer, settings, events)
-        t_end = _wait_count(es, settings, len(seen) + len(events), worker.proc, log_path, timeout=900)
+        t0, t_end = _burst(es, settings, producer, worker, log_path, events)
         elapsed = t_end - t0
         cpu = meter.stop()
         after = worker.scrape()
@@ -265,17 +262,23 @@ def _bench_pipeline(settings: Settings, events: list[FeedbackEvent], *, rate: fl
             }
             # What the latency mode costs under load: the same burst as the throughput run.
             burst = _sample_events(len(events))
-            total = _count(es, settings) + len(burst)
-            t1 = time.time()
-            _send_chunks(producer, settings, burst)
-            burst_s = _wait_count(es, settings, total, worker.proc, log_path, timeout=900) - t1
-            latency["latency_mode"]["throughput_events_per_s"] = round(len(burst) / burst_s, 1)
+            t1, t1_end = _burst(es, settings, producer, worker, log_path, burst)
+            latency["latency_mode"]["throughput_events_per_s"] = round(len(burst) / (t1_end - t1), 1)
     finally:
         producer.close()
         worker.stop()
         es.close()
     return {"throughput": throughput, "replay": replay, "cpu": cpu, "worker_steps_s": steps,
             "worker_batches": batches, "memory": memory, "latency_s": latency}
+
+
+def _burst(es: Any, settings: Settings, producer: Any, worker: _Worker, log_path: Path,
+           events: list[FeedbackEvent]) -> tuple[float, float]:
+    """Send ``events`` all at once; (first send, all of them searchable) as epoch seconds."""
+    total = _count(es, settings) + len(events)
+    started = time.time()
+    _send_chunks(producer, settings, events)
+    return started, _wait_count(es, settings, total, worker.proc, log_path, timeout=900)
 
 
 def _count(es: Any, settings: Settings) -> int:

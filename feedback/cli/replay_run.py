@@ -179,6 +179,12 @@ def read_batches(settings: Settings, state: ReplayState, *, batch_size: int):  #
         consumer.close()
 
 
+def _advance(segments: list[Segment]) -> None:
+    """Move each range of a written (or empty) batch past what the batch read."""
+    for rng, _, position in segments:
+        rng.next = max(rng.next, position)
+
+
 def compare(previous: dict[str, dict[str, str]], docs: list[ClassifiedFeedback], report: ReplayReport) -> None:
     """Count how many documents changed department or label against the previous version."""
     for d in docs:
@@ -250,8 +256,7 @@ def run_replay(
         for segments in read_batches(settings, state, batch_size=settings.stream.batch_size):
             messages = [m for _, batch, _ in segments for m in batch]
             if not messages:
-                for rng, _, position in segments:
-                    rng.next = max(rng.next, position)
+                _advance(segments)
                 continue
             parsed = [parse_event(m.value, topic=m.topic, partition=m.partition, offset=m.offset,
                                   max_chars=settings.ingest.max_text_chars) for m in messages]
@@ -278,8 +283,7 @@ def run_replay(
                     state.report.indexed[dept] = state.report.indexed.get(dept, 0) + n
             state.report.read += len(messages)
             state.report.dead_lettered += len(letters)
-            for rng, _, position in segments:
-                rng.next = max(rng.next, position)
+            _advance(segments)
             if save:
                 save_state(state, path)
             if on_progress is not None:
