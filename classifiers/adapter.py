@@ -48,12 +48,14 @@ HEAD_SCALE = 20.0
 
 @dataclass
 class TaskData:
-    """Rows for one task: texts, labels, and per row the labels it may take (None = all)."""
+    """Rows for one task: texts, labels, per row the labels it may take (None = all) and its
+    loss weight (``row_weights``; 1 unless reweighted), and the task's weight in the loss."""
 
     labels: list[str]
     texts: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     allowed: list[tuple[str, ...] | None] = field(default_factory=list)
+    row_weights: list[float] = field(default_factory=list)
     weight: float = 1.0
 
     def add(self, texts: Sequence[str], targets: Sequence[str], allowed: tuple[str, ...] | None = None) -> None:
@@ -63,6 +65,7 @@ class TaskData:
         self.texts.extend(texts)
         self.targets.extend(targets)
         self.allowed.extend([allowed] * len(texts))
+        self.row_weights.extend([1.0] * len(texts))
 
 
 @dataclass
@@ -213,9 +216,11 @@ def train_adapter(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     masks: dict[str, Any] = {}
     targets: dict[str, Any] = {}
+    row_weights: dict[str, Any] = {}
     for name, data in tasks.items():
         index = {label: j for j, label in enumerate(data.labels)}
         targets[name] = torch.tensor([index[t] for t in data.targets])
+        row_weights[name] = torch.tensor(data.row_weights, dtype=torch.float32)
         m = torch.zeros(len(data.texts), len(data.labels))
         for i, allowed in enumerate(data.allowed):
             if allowed is not None:
@@ -244,9 +249,8 @@ def train_adapter(
                 continue
             rid = torch.tensor([rows[batch[j]][1] for j in sel])
             logits = heads[name](pooled[sel]) + masks[name][rid]
-            loss = loss + data.weight * torch.nn.functional.cross_entropy(
-                logits, targets[name][rid], reduction="sum"
-            ) / len(batch)
+            per_row = torch.nn.functional.cross_entropy(logits, targets[name][rid], reduction="none")
+            loss = loss + data.weight * (per_row * row_weights[name][rid]).sum() / len(batch)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -83,3 +83,43 @@ def test_adapter_trains_on_the_inputs_a_non_e5_encoder_serves(tmp_path: Path) ->
     cfg = AdapterConfig(n_layers=1, rank=2, alpha=4, epochs=1, batch_size=8, max_length=16)
     run = train_adapter(Path(gt.__file__).parent / "model", {"sentiment": task}, tmp_path, cfg, threads=2)
     assert run["config"]["prefix"] == ""
+
+
+def test_rows_weighted_zero_do_not_train_the_adapter(tmp_path: Path, datasets: Path) -> None:
+    # The per-row weights reach the loss: rows that weigh nothing leave the encoder as it was
+    # (LoRA's B matrices start at zero and get no gradient), while the same rows at weight 1 move it.
+    rows = read_labelled_csv([datasets / "snappfood-fa" / "train.csv"], task="sentiment", limit=32)
+    cfg = AdapterConfig(n_layers=1, rank=4, alpha=8, epochs=4, batch_size=16, max_length=32, lr=5e-3)
+    plain = load_encoder(None, use_adapter=False).encode(rows.texts[:4])
+    moved = []
+    for weight in (0.0, 1.0):
+        task = TaskData(labels=["negative", "neutral", "positive"])
+        task.add(rows.texts, rows.labels, ("negative", "positive"))
+        task.row_weights = [weight] * len(rows.texts)
+        out = tmp_path / f"w{weight}"
+        train_adapter(ensure_e5_checkpoint(default_home()), {"sentiment": task}, out, cfg, threads=2)
+        moved.append(float(np.abs(load_encoder(None, adapter=out).encode(rows.texts[:4]) - plain).max()))
+    # measured: 0.0 and 0.0103
+    assert moved[0] < 1e-5 and moved[1] > 1e-3, moved
+
+
+def test_default_adapter_topic_rows_weigh_rare_topics_up_within_each_language(datasets: Path) -> None:
+    from classifiers.model import ARTIFACTS
+    from classifiers.language import detect_languages
+    from classifiers.training import default_adapter_tasks
+
+    tasks = default_adapter_tasks(ARTIFACTS / "taxonomy.yaml", root=datasets)
+    assert set(tasks["sentiment"].row_weights) == {1.0}
+    topic = tasks["topic"]
+    weights = np.array(topic.row_weights)
+    assert len(weights) == len(topic.texts) and weights.mean() == pytest.approx(1.0)
+    languages = detect_languages(topic.texts)
+
+    def mean_weight(language: str, label: str) -> float:
+        return float(np.mean([w for w, lang, t in zip(weights, languages, topic.targets)
+                              if lang == language and t == label]))
+
+    # Persian customer_service (15 annotated rows) against Persian product_quality (1,551)
+    assert mean_weight("fa", "customer_service") > 3 * mean_weight("fa", "product_quality")
+    # English billing is common in English even though Persian billing is rare
+    assert mean_weight("en", "billing_payment") < mean_weight("fa", "billing_payment")

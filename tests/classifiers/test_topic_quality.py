@@ -43,13 +43,14 @@ CASES = [
 
 # Dev split of the annotated topic data (classifiers/topic_annotations/dev.csv), shipped
 # artifacts: a floor a few points under what the shipped model measures (docs/classifiers.md).
-# Measured after round 5 (bf16, 522 en / 796 fa dev rows): en accuracy 0.839, macro-F1 0.779,
-# routing precision 0.889 at coverage 0.881; fa 0.791, 0.614, 0.846 at 0.823 (threshold 0.5).
-# Persian macro-F1 averages 8 topics, one of them customer_service with 3 dev rows (its F1
-# moves by a third with a single message), hence its wider margin.
+# Measured with the adapter trained on rounds 1-5 (bf16, 522 en / 796 fa dev rows): en
+# accuracy 0.851, macro-F1 0.812, routing precision 0.887 at coverage 0.885; fa 0.800, 0.730,
+# 0.852 at 0.824 (threshold 0.5). Persian macro-F1 averages 8 topics, one of them
+# customer_service with 3 dev rows (two of them right now: losing both takes 0.10 off the
+# average), hence its wider margin.
 FLOORS = {
-    "en": {"accuracy": 0.81, "macro_f1": 0.74, "precision": 0.85, "coverage": 0.85},
-    "fa": {"accuracy": 0.77, "macro_f1": 0.58, "precision": 0.81, "coverage": 0.80},
+    "en": {"accuracy": 0.82, "macro_f1": 0.77, "precision": 0.85, "coverage": 0.85},
+    "fa": {"accuracy": 0.77, "macro_f1": 0.62, "precision": 0.82, "coverage": 0.80},
 }
 
 
