@@ -75,7 +75,7 @@ ADAPTER_BITEXT_ROWS = 2000
 ADAPTER_EXAMPLE_COPIES = 10
 ADAPTER_TOPIC_WEIGHT = 2.0
 # The adapter's topic rows are balanced within each language like the topic head's, softened
-# (weights to this power): Persian customer_service has 15 rows against 1,551 product_quality,
+# (balancing factors to this power): Persian customer_service has 15 rows against 1,551 product_quality,
 # and full balancing would repeat those few rows ~25 times over in a 2-epoch LoRA run.
 ADAPTER_BALANCE_POWER = 0.5
 
@@ -148,22 +148,25 @@ def topic_rows(taxonomy: Path, *, root: Path | None = None, seed: int = 0, bitex
     return texts + ex_texts, labels + ex_labels, weights + [EXAMPLE_WEIGHT] * len(ex_texts)
 
 
-def balance_within_language(labels: Sequence[str], languages: Sequence[str], weights: Sequence[float]
-                            ) -> np.ndarray:
+def balance_within_language(labels: Sequence[str], languages: Sequence[str], weights: Sequence[float],
+                            *, power: float = 1.0) -> np.ndarray:
     """Row weights that give every topic the same total weight within each language.
 
     The logistic head also balances classes over both languages together, but Persian
     billing (128 rows) next to Persian product_quality (1,449) is a rare class that the
     English billing rows hide from that global count. Each (language, topic) cell is scaled by
-    ``n_language / (topics_in_language * n_cell)``; the result is rescaled to mean 1.
+    ``n_language / (topics_in_language * n_cell)``, that factor raised to ``power`` (below 1:
+    softer balancing); the result is rescaled to mean 1.
 
     >>> balance_within_language(["a", "a", "b", "a"], ["fa", "fa", "fa", "en"], [1, 1, 1, 1]).round(2).tolist()
     [0.75, 0.75, 1.5, 1.0]
+    >>> balance_within_language(["a", "a", "b", "a"], ["fa", "fa", "fa", "en"], [1, 1, 1, 1], power=0.5).round(2).tolist()
+    [0.88, 0.88, 1.24, 1.01]
     """
     cells = Counter(zip(languages, labels))
     per_language = Counter(languages)
     topics = Counter(language for language, _ in cells)
-    w = np.array([float(wt) * per_language[lang] / (topics[lang] * cells[(lang, label)])
+    w = np.array([float(wt) * (per_language[lang] / (topics[lang] * cells[(lang, label)])) ** power
                   for label, lang, wt in zip(labels, languages, weights)])
     return w * len(w) / w.sum()
 
@@ -245,9 +248,8 @@ def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int
         topic.add([data.texts[i] for i in idx], [DEFAULT_TOPIC_MAP[f"{folder}:{data.labels[i]}"] for i in idx])
     ex_texts, ex_labels = _taxonomy_rows(taxonomy)
     topic.add(ex_texts * ADAPTER_EXAMPLE_COPIES, ex_labels * ADAPTER_EXAMPLE_COPIES)
-    balanced = balance_within_language(topic.targets, detect_languages(topic.texts), topic.row_weights)
-    softened = balanced ** ADAPTER_BALANCE_POWER
-    topic.row_weights = (softened * len(softened) / softened.sum()).tolist()
+    topic.row_weights = balance_within_language(topic.targets, detect_languages(topic.texts), topic.row_weights,
+                                                power=ADAPTER_BALANCE_POWER).tolist()
     return {"sentiment": sentiment, "topic": topic}
 
 
