@@ -88,10 +88,11 @@ def _finished(settings: Settings, ids: list[str]) -> bool:
 
 
 def _finished_after_restart(settings: Settings, ids: list[str]) -> bool:
-    """:func:`_finished`, where a node that is still recovering its shards (503) means "not yet".
+    """:func:`_finished`, where a transient error (a 503 from the restarted node) means "not yet".
 
-    Yellow health (what the node's start waits for) can come before every department index
-    answers searches; the worker retries those 503s itself, and so does this check.
+    A search soon after the restart answered 503 once in CI and the error escaped `wait_for`
+    (the node's start had waited for yellow health); the worker retries such errors itself,
+    and so does this check.
     """
     try:
         return _finished(settings, ids)
