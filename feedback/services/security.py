@@ -200,7 +200,9 @@ def write_roles(conf: Path, roles: dict[str, dict[str, Any]], *, remove: Iterabl
     """Merge ``roles`` into ``config/roles.yml`` and drop ``remove`` (the node reloads it within
     seconds); True if the file changed.
 
-    Written in place, so the file keeps the owner the node runs as.
+    Written beside it and renamed over it, so a reload never reads a truncated file (every
+    role would vanish for that second: 403 "assigned roles ... were not found"); the new file
+    takes the old one's mode and owner (the user the node runs as).
     """
     path = conf / "roles.yml"
     current = yaml.safe_load(path.read_text()) if path.is_file() else None
@@ -211,8 +213,21 @@ def write_roles(conf: Path, roles: dict[str, dict[str, Any]], *, remove: Iterabl
         merged, sort_keys=True, default_flow_style=False)
     if path.is_file() and path.read_text() == text:
         return False
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    fd, tmp = tempfile.mkstemp(dir=conf, prefix=".roles-", suffix=".yml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if path.is_file():
+            old = path.stat()
+            os.chmod(tmp, old.st_mode & 0o7777)
+            if (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+                os.chown(tmp, old.st_uid, old.st_gid)
+        else:
+            os.chmod(tmp, 0o644)  # what open() would have given under the usual umask
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return True
 
 

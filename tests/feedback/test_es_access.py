@@ -104,6 +104,22 @@ def test_roles_file_is_merged_without_yaml_anchors(tmp_path: Path) -> None:
     assert write_roles(tmp_path, {}, remove=["kept"]) and "kept:" not in (tmp_path / "roles.yml").read_text()
 
 
+def test_roles_file_is_replaced_whole_keeping_its_mode(tmp_path: Path) -> None:
+    # The node reloads roles.yml every second. Rewritten in place (truncate, then write), a
+    # reload could read it empty: seen in .ci/run as "assigned roles [feedback_ops] were not
+    # found" (403) right after a test removed its department roles. The file is now written
+    # beside and renamed over the old one, with the old file's mode (and owner).
+    path = tmp_path / "roles.yml"
+    path.write_text("kept:\n  cluster: [monitor]\n")
+    path.chmod(0o640)
+    before = path.stat()
+    assert write_roles(tmp_path, service_roles(["feedback"]))
+    after = path.stat()
+    assert after.st_ino != before.st_ino  # a new file renamed into place, never a truncated one
+    assert (after.st_mode & 0o777, after.st_uid, after.st_gid) == (0o640, before.st_uid, before.st_gid)
+    assert [p.name for p in tmp_path.iterdir()] == ["roles.yml"]  # no temporary file left behind
+
+
 def test_a_worker_child_of_the_local_node_stays_local(tmp_path: Path) -> None:
     env = worker_environment(_local(tmp_path))
     assert "FEEDBACK_ES_URL" not in env or env["FEEDBACK_ES_URL"] == ""
