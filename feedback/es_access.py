@@ -20,7 +20,6 @@ so a test or an operator can act as any other user.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -28,6 +27,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from feedback.errors import ConfigError, ServiceError
+from feedback.files import replace_file
 from feedback.settings import EsSettings
 
 __all__ = [
@@ -64,13 +64,8 @@ def new_credentials() -> LocalCredentials:
 
 def save_credentials(path: Path, creds: LocalCredentials) -> None:
     """Write ``creds`` to ``path`` with mode 0600 from the first byte on (atomic rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump({"passwords": {p: s.get_secret_value() for p, s in creds.passwords.items()}}, f)
-    os.replace(tmp, path)
+    replace_file(path, json.dumps({"passwords": {p: s.get_secret_value() for p, s in creds.passwords.items()}}),
+                 mode=0o600)
 
 
 def load_credentials(path: Path) -> LocalCredentials:

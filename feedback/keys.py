@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from feedback.errors import ConfigError, InvalidInput
+from feedback.files import replace_file
 
 __all__ = ["ROLES", "ApiKey", "Caller", "IssuedKey", "KeyStore", "Role", "as_json", "check_grant", "hash_key"]
 
@@ -199,17 +199,7 @@ class KeyStore:
             records = self._read()
             yield records
             body = _File(keys=records).model_dump_json(indent=2)
-            tmp_fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=self.path.parent)
-            try:
-                os.fchmod(tmp_fd, 0o600)
-                with os.fdopen(tmp_fd, "w", encoding="utf-8") as out:
-                    out.write(body + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            replace_file(self.path, body + "\n", mode=0o600)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

@@ -9,8 +9,6 @@ event ids, re-processing a batch never doubles anything.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import BaseModel, Field
 
 from feedback.errors import FeedbackError
+from feedback.files import replace_file
 from feedback.protocols import IndexFailure
 from feedback.schema import ClassifiedFeedback, DeadLetter, FeedbackEvent, utcnow
 from feedback.settings import Settings
@@ -95,13 +94,7 @@ def state_path(settings: Settings) -> Path:
 
 def save_state(state: ReplayState, path: Path) -> None:
     """Write atomically: a replay killed mid-write still finds the previous checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".replay-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(state.model_dump_json(indent=1))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    replace_file(path, state.model_dump_json(indent=1), mode=0o600)
 
 
 def load_state(path: Path) -> ReplayState | None:

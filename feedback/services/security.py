@@ -39,6 +39,7 @@ import yaml
 
 from feedback.errors import ServiceError
 from feedback.es_access import USERNAMES, LocalCredentials, load_credentials, new_credentials, save_credentials
+from feedback.files import replace_file
 
 __all__ = [
     "add_file_user",
@@ -213,21 +214,7 @@ def write_roles(conf: Path, roles: dict[str, dict[str, Any]], *, remove: Iterabl
         merged, sort_keys=True, default_flow_style=False)
     if path.is_file() and path.read_text() == text:
         return False
-    fd, tmp = tempfile.mkstemp(dir=conf, prefix=".roles-", suffix=".yml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        if path.is_file():
-            old = path.stat()
-            os.chmod(tmp, old.st_mode & 0o7777)
-            if (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
-                os.chown(tmp, old.st_uid, old.st_gid)
-        else:
-            os.chmod(tmp, 0o644)  # what open() would have given under the usual umask
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(path, text, keep_owner=True)
     return True
 
 
