@@ -11,6 +11,8 @@ choose *which* messages are read; every label comes from reading (see SOURCE.md)
     python scripts/topic_data/sample.py OUT_DIR round3     # round 3: the weakest topics on dev
     python scripts/topic_data/sample.py OUT_DIR round4     # round 4: Persian prices, deliveries, boundaries
     python scripts/topic_data/sample.py OUT_DIR round5     # round 5: Persian requests, support, the app
+    python scripts/topic_data/sample.py OUT_DIR round6     # round 6: Persian, drawn by the shipped model
+    python scripts/topic_data/sample.py OUT_DIR round7     # round 7: the same, the next weakest topics
 writes OUT_DIR/pool.csv (id, source, lang, text) and OUT_DIR/batches/<lang>-<n>.tsv.
 
 Round 3 draws messages for the topics the retrained model still confused most on the
@@ -266,6 +268,75 @@ def round5(out: Path) -> None:
     targeted(out, ROUND5, SEED + 4, "r5", ROUND5_BATCHES)
 
 
+# Round 6: Persian, drawn by the shipped model rather than by keyword (round 5's keywords found
+# 10 requests and 6 support messages in 263). Every Persian train text not yet drawn is scored by
+# the released topic model; per topic, half the draw comes from texts whose top topic it is and
+# half from texts where it is second with at least RANKED_SECOND_MIN: the messages the model is
+# unsure about. The model only chooses which messages are read; labels come from reading.
+ROUND6 = {"feature_request": 120, "billing_payment": 120, "customer_service": 80, "app_bug": 30, "account": 20}
+# Round 7, the same way: the rest of the requests, and the boundaries that still cost most on dev
+# after round 6 (deliveries and "other" read as product quality or praise; orders).
+ROUND7 = {"feature_request": 80, "delivery_shipping": 60, "other": 60, "orders_cancellation": 40}
+RANKED_SECOND_MIN = 0.15
+RANKED_BATCHES = 2
+
+
+def round6(out: Path) -> None:
+    model_ranked(out, ROUND6, SEED + 5, "r6")
+
+
+def round7(out: Path) -> None:
+    model_ranked(out, ROUND7, SEED + 6, "r7")
+
+
+def model_ranked(out: Path, plan: dict[str, int], seed: int, tag: str) -> None:
+    """Draw Persian train texts no earlier round drew, per topic of ``plan`` half among those the
+    shipped model ranks first for it and half among those it ranks second (at least
+    RANKED_SECOND_MIN)."""
+    import numpy as np
+
+    from classifiers.model import load_classifier
+    from feedback.settings import ClassifierSettings
+
+    rng = random.Random(seed)
+    forbidden, seen = dev_texts(), pooled_texts(out)
+    rows: list[tuple[str, dict]] = []
+    for ds, _, _ in PLAN["fa"]:
+        for r in read(ds):
+            key = normalize_text(r["text"])
+            if r["text"].strip() and key not in seen and key not in forbidden:
+                seen.add(key)
+                rows.append((ds, r))
+    clf = load_classifier(ClassifierSettings())
+    clean = [normalize_text(r["text"]) for _, r in rows]
+    proba = clf.topic.predict_proba(clf.embed(clean, clf.topic_encoder), clean)
+    order = np.argsort(-proba, axis=1)
+    labels = clf.topic.labels
+    taken: set[int] = set()
+    added: list[dict] = []
+    for topic, n in plan.items():
+        j = labels.index(topic)
+        first = [i for i in range(len(rows)) if order[i, 0] == j and i not in taken]
+        second = [i for i in range(len(rows))
+                  if order[i, 1] == j and proba[i, j] >= RANKED_SECOND_MIN and i not in taken]
+        rng.shuffle(first)
+        rng.shuffle(second)
+        picked = first[: n // 2]
+        picked += second[: n - len(picked)]
+        picked += first[n // 2: n // 2 + n - len(picked)]  # too few uncertain ones: more confident ones
+        for i in picked:
+            taken.add(i)
+            ds, r = rows[i]
+            added.append({"id": r["id"], "source": ds, "lang": "fa", "text": r["text"]})
+        print(topic, {"top": len(first), "second": len(second), "drawn": len(picked)})
+    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
+        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added)
+    rng.shuffle(added)
+    for b in range(RANKED_BATCHES):
+        write_batch(out / "batches" / f"fa-{tag}-{b + 1}.tsv", added[b::RANKED_BATCHES])
+    print({f"fa {tag}": len(added)})
+
+
 def write_batch(path: Path, part: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for p in part:
@@ -276,4 +347,5 @@ def write_batch(path: Path, part: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    {"rare": rare, "round3": round3, "round4": round4, "round5": round5}.get(sys.argv[2] if sys.argv[2:] else "", main)(Path(sys.argv[1]))
+    {"rare": rare, "round3": round3, "round4": round4, "round5": round5, "round6": round6,
+     "round7": round7}.get(sys.argv[2] if sys.argv[2:] else "", main)(Path(sys.argv[1]))

@@ -43,14 +43,15 @@ CASES = [
 
 # Dev split of the annotated topic data (classifiers/topic_annotations/dev.csv), shipped
 # artifacts: a floor a few points under what the shipped model measures (docs/classifiers.md).
-# Measured with the adapter trained on rounds 1-5 (bf16, 522 en / 796 fa dev rows): en
-# accuracy 0.851, macro-F1 0.812, routing precision 0.887 at coverage 0.885; fa 0.800, 0.730,
-# 0.852 at 0.824 (threshold 0.5). Persian macro-F1 averages 8 topics, one of them
-# customer_service with 3 dev rows (two of them right now: losing both takes 0.10 off the
+# Measured with the model trained on rounds 1-5, on the dev split after round 7 (bf16, 522 en /
+# 896 fa dev rows): en accuracy 0.851, macro-F1 0.812, routing precision 0.887 at coverage 0.885;
+# fa 0.788, 0.705, 0.849 at 0.800 (threshold 0.5; rounds 6-7 added 100 Persian dev rows the model
+# was unsure about, which it rightly sends to triage more often). Persian macro-F1 averages 8
+# topics, one of them customer_service with 4 dev rows (losing one takes ~0.03 off the
 # average), hence its wider margin.
 FLOORS = {
     "en": {"accuracy": 0.82, "macro_f1": 0.77, "precision": 0.85, "coverage": 0.85},
-    "fa": {"accuracy": 0.77, "macro_f1": 0.62, "precision": 0.82, "coverage": 0.80},
+    "fa": {"accuracy": 0.76, "macro_f1": 0.62, "precision": 0.82, "coverage": 0.77},
 }
 
 
