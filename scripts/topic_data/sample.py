@@ -159,11 +159,7 @@ def rare(out: Path) -> None:
             seen.add(key)
             added.append({"id": r["id"], "source": ds, "lang": "fa", "text": r["text"]})
             n += 1
-    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
-        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added)
-    rng.shuffle(added)
-    for b in range(RARE_BATCHES):
-        write_batch(out / "batches" / f"fa-{BATCHES_PER_LANG + b + 1}.tsv", added[b::RARE_BATCHES])
+    add_to_pool(out, added, rng, [f"fa-{BATCHES_PER_LANG + b + 1}" for b in range(RARE_BATCHES)])
     print({"fa rare": len(added)})
 
 
@@ -247,12 +243,8 @@ def targeted(out: Path, plan: dict[str, list[tuple[str, str, int]]], seed: int, 
                 seen.add(key)
                 added[lang].append({"id": r["id"], "source": ds, "lang": lang, "text": r["text"]})
                 took += 1
-    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
-        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added["en"] + added["fa"])
     for lang, items in added.items():
-        rng.shuffle(items)
-        for b in range(n_batches):
-            write_batch(out / "batches" / f"{lang}-{tag}-{b + 1}.tsv", items[b::n_batches])
+        add_to_pool(out, items, rng, [f"{lang}-{tag}-{b + 1}" for b in range(n_batches)])
     print({f"{lang} {tag}": len(v) for lang, v in added.items()})
 
 
@@ -329,12 +321,18 @@ def model_ranked(out: Path, plan: dict[str, int], seed: int, tag: str) -> None:
             ds, r = rows[i]
             added.append({"id": r["id"], "source": ds, "lang": "fa", "text": r["text"]})
         print(topic, {"top": len(first), "second": len(second), "drawn": len(picked)})
-    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
-        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(added)
-    rng.shuffle(added)
-    for b in range(RANKED_BATCHES):
-        write_batch(out / "batches" / f"fa-{tag}-{b + 1}.tsv", added[b::RANKED_BATCHES])
+    add_to_pool(out, added, rng, [f"fa-{tag}-{b + 1}" for b in range(RANKED_BATCHES)])
     print({f"fa {tag}": len(added)})
+
+
+def add_to_pool(out: Path, items: list[dict], rng: random.Random, batches: list[str]) -> None:
+    """Append a round's ``items`` to OUT/pool.csv, then shuffle them into OUT/batches/<name>.tsv,
+    one per name in ``batches`` (round robin)."""
+    with open(out / "pool.csv", "a", newline="", encoding="utf-8") as f:
+        csv.DictWriter(f, fieldnames=["id", "source", "lang", "text"]).writerows(items)
+    rng.shuffle(items)
+    for b, name in enumerate(batches):
+        write_batch(out / "batches" / f"{name}.tsv", items[b::len(batches)])
 
 
 def write_batch(path: Path, part: list[dict]) -> None:
