@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,8 +131,12 @@ def read_labelled_csv(
     label_column: str | None = None,
     task: str = "topic",
     limit: int | None = None,
+    where: Callable[[dict[str, str]], bool] | None = None,
 ) -> LabelledData:
     """Read texts (normalised) and labels; rows with an empty text or label are skipped and counted.
+
+    ``where``, when given, picks the rows to read (by the raw CSV row); the others are left out
+    without a count.
 
     ``task="sentiment"`` maps labels through :func:`map_sentiment_label`; the default label
     column is ``sentiment`` for that task and ``topic`` otherwise.
@@ -160,6 +164,8 @@ def read_labelled_csv(
                         "pick them with --text-column / --label-column"
                     )
             for row in reader:
+                if where is not None and not where(row):
+                    continue
                 text = normalise(row[text_column] or "")
                 label = (row[column] or "").strip()
                 if not text or not label:

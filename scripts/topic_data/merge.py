@@ -10,7 +10,8 @@ read of every message the two passes disagree on: id, topic, also).
 The final topic is the two passes' common primary topic, else the third read's. `also`
 is the union of the passes' `also` topics (and the other pass's primary, when the third read
 sided with one pass), minus the primary, at most two. The split is fixed: a message is in
-dev when the first byte of sha1(id) is below 51 (20 %).
+dev when the first byte of sha1(id) is below 51 (20 %). `round` is the annotation round that drew the message, read
+from the name of its batch file in passA (see :func:`batch_round`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 TOPICS = ("account", "billing_payment", "delivery_shipping", "orders_cancellation", "product_quality",
           "app_bug", "feature_request", "customer_service", "praise", "other")
+BATCHES_PER_LANG = 8  # sample.py's round-1 batches per language
 CHANNELS = {"airline-tweets": "social", "maalej-app-reviews": "app_review", "cfpb-complaints": "email",
             "bitext-support": "chat"}  # Persian sources are app reviews
 
@@ -40,6 +42,31 @@ def read_pass(folder: Path) -> dict[str, tuple[str, list[str]]]:
             if bad:
                 raise SystemExit(f"{f}:{n}: unknown topic(s) {bad}")
             out[rid] = (topic, also)
+    return out
+
+
+def batch_round(name: str) -> int:
+    """The draw round of a batch file: ``<lang>-r<N>-<k>`` is round N; ``<lang>-<k>`` is round 1
+    (sample.py's first draw, batches 1..BATCHES_PER_LANG) or round 2 (the rare-topic draw after them).
+
+    >>> batch_round("fa-r6-2"), batch_round("en-8"), batch_round("fa-9")
+    (6, 1, 2)
+    """
+    parts = name.split("-")
+    if len(parts) == 3 and parts[1].startswith("r") and parts[1][1:].isdigit():
+        return int(parts[1][1:])
+    if len(parts) == 2 and parts[1].isdigit():
+        return 1 if int(parts[1]) <= BATCHES_PER_LANG else 2
+    raise SystemExit(f"{name}: expected a batch file named <lang>-<k> or <lang>-r<N>-<k>")
+
+
+def read_rounds(folder: Path) -> dict[str, int]:
+    """Message id -> the round of the batch file it was annotated in."""
+    out: dict[str, int] = {}
+    for f in sorted(folder.glob("*.tsv")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out[line.split("\t")[0].strip()] = batch_round(f.stem)
     return out
 
 
@@ -74,6 +101,7 @@ def main() -> None:
         return
     out = Path(sys.argv[3])
     c = read_pass(work / "passC")
+    rounds = read_rounds(work / "passA")
     report: dict[str, object] = {}
     rows_out: dict[str, list[dict[str, str]]] = {"train": [], "dev": []}
     for lang in ("en", "fa"):
@@ -98,15 +126,16 @@ def main() -> None:
             rows_out["dev" if is_dev(i) else "train"].append({
                 "id": i, "text": r["text"], "topic": topic, "also": "|".join(also), "lang": lang,
                 "source": r["source"], "channel": CHANNELS.get(r["source"], "app_review"),
-                "pass_a": a[i][0], "pass_b": b[i][0], "third": c[i][0] if i in c else "",
+                "pass_a": a[i][0], "pass_b": b[i][0], "third": c[i][0] if i in c else "", "round": str(rounds[i]),
             })
         report[lang] = {
             "messages": len(ids), "agreement": round(agree / len(ids), 4), "cohen_kappa": round(kappa(pa, pb), 4),
             "third_reads": len(ids) - agree, "third_read_sided_with": dict(third_sided),
             "topics": {t: final[t] for t in TOPICS},
+            "rounds": {str(n): k for n, k in sorted(Counter(rounds[i] for i in ids).items())},
         }
     out.mkdir(parents=True, exist_ok=True)
-    fields = ["id", "text", "topic", "also", "lang", "source", "channel", "pass_a", "pass_b", "third"]
+    fields = ["id", "text", "topic", "also", "lang", "source", "channel", "pass_a", "pass_b", "third", "round"]
     for split, rows in rows_out.items():
         with open(out / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=fields)

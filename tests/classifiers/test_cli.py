@@ -118,6 +118,17 @@ def test_bad_column_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert "expected a column 'text'" in res.stderr and "--text-column" in res.stderr
 
 
+def test_topic_rounds_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = {"FEEDBACK_SERVICES_HOME": str(tmp_path)}
+    res = _feedback("train", "--task", "topic", "--data", "x.csv", "--topic-rounds", "all", env=env)
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
+    assert "--topic-rounds only with --defaults" in res.stderr
+    # checked before anything is trained: an unknown round fails at once
+    res = _feedback("train", "--task", "topic", "--defaults", "--topic-rounds", "1-3,9", "--out", str(tmp_path / "h"), env=env)
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
+    assert "found [9]" in res.stderr and not (tmp_path / "h").exists()
+
+
 @pytest.mark.slow
 def test_eval_runtimes_report_their_loss_against_fp32(tmp_path: Path, datasets: Path) -> None:
     test = _subset(datasets / "snappfood-fa" / "dev.csv", tmp_path / "dev.csv", 120, columns=("text", "sentiment"))

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from classifiers import ARTIFACTS
 from classifiers.data import DEFAULT_TOPICS
-from classifiers.training import TOPIC_ANNOTATIONS
+from classifiers.training import (
+    RELEASED_TOPIC_ROUNDS,
+    TOPIC_ANNOTATIONS,
+    default_adapter_tasks,
+    parse_rounds,
+    read_topic_annotations,
+    topic_rows,
+)
+from feedback.errors import InvalidInput
 from feedback.text import normalise
+
+REPO = Path(__file__).resolve().parents[2]
 
 SPLITS = ("train", "dev")
 FA_SOURCES = {"snappfood-fa", "digikala-recommend-fa", "deepsentipers-fa", "parsinlu-food-fa"}
@@ -82,3 +94,50 @@ def test_agreement_report_matches_the_passes(rows: dict[str, list[dict[str, str]
         assert report[lang]["messages"] == len(mine)
         assert report[lang]["agreement"] == pytest.approx(agree, abs=1e-4)
         assert report[lang]["third_reads"] == sum(bool(r["third"]) for r in mine)
+
+
+def _merge_module() -> object:
+    spec = importlib.util.spec_from_file_location("topic_merge", REPO / "scripts" / "topic_data" / "merge.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_round_column_is_the_round_of_the_batch_each_message_was_read_in(rows: dict[str, list[dict[str, str]]]) -> None:
+    batch_round = _merge_module().batch_round  # type: ignore[attr-defined]
+    read_in: dict[str, int] = {}
+    for f in sorted((TOPIC_ANNOTATIONS / "passes" / "passA").glob("*.tsv")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                read_in[line.split("\t")[0]] = batch_round(f.stem)
+    every = rows["train"] + rows["dev"]
+    assert {r["id"]: int(r["round"]) for r in every} == read_in
+    # rounds 5-7 were Persian only (SOURCE.md)
+    assert {r["lang"] for r in every if int(r["round"]) >= 5} == {"fa"}
+
+
+def test_released_rounds_select_exactly_the_rows_the_shipped_model_was_trained_on(datasets: Path) -> None:
+    """`feedback train --defaults` rebuilds the release: the shipped topic head and adapter record
+    how many rows they saw, and rounds 1-5 give exactly those counts (every round gives more)."""
+    shipped_head = json.loads((ARTIFACTS / "topic.json").read_text(encoding="utf-8"))
+    shipped_adapter = json.loads((ARTIFACTS / "adapter" / "adapter_run.json").read_text(encoding="utf-8"))
+    tax = ARTIFACTS / "taxonomy.yaml"
+    assert len(topic_rows(tax, root=datasets, rounds=RELEASED_TOPIC_ROUNDS)[0]) == shipped_head["n_train"]
+    assert len(topic_rows(tax, root=datasets, rounds=None)[0]) > shipped_head["n_train"]
+    tasks = default_adapter_tasks(tax, root=datasets, rounds=RELEASED_TOPIC_ROUNDS)
+    assert len(tasks["topic"].texts) == shipped_adapter["rows"]["topic"]
+    assert len(tasks["sentiment"].texts) == shipped_adapter["rows"]["sentiment"]
+    # the calibration split of the release: the 1,318 dev messages of rounds 1-5
+    assert len(read_topic_annotations("dev", RELEASED_TOPIC_ROUNDS)) == 1318
+
+
+def test_rounds_from_the_command_line() -> None:
+    assert parse_rounds("1-3, 6") == (1, 2, 3, 6)
+    assert parse_rounds("ALL") is None
+    assert parse_rounds("released") == RELEASED_TOPIC_ROUNDS
+    for bad in ("", "5-1", "one", "1-"):
+        with pytest.raises(InvalidInput, match="expected annotation rounds"):
+            parse_rounds(bad)
+    with pytest.raises(InvalidInput, match=r"among \[1, 2, 3, 4, 5, 6, 7\]; found \[9\]"):
+        read_topic_annotations("train", [1, 9])
