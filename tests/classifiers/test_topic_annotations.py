@@ -123,6 +123,7 @@ def test_released_rounds_select_exactly_the_rows_the_shipped_model_was_trained_o
     shipped_head = json.loads((ARTIFACTS / "topic.json").read_text(encoding="utf-8"))
     shipped_adapter = json.loads((ARTIFACTS / "adapter" / "adapter_run.json").read_text(encoding="utf-8"))
     tax = ARTIFACTS / "taxonomy.yaml"
+    assert shipped_head["trained_on"][0] == f"topic_annotations/train.csv (rounds {','.join(map(str, RELEASED_TOPIC_ROUNDS))})"
     assert len(topic_rows(tax, root=datasets, rounds=RELEASED_TOPIC_ROUNDS)[0]) == shipped_head["n_train"]
     assert len(topic_rows(tax, root=datasets, rounds=None)[0]) > shipped_head["n_train"]
     tasks = default_adapter_tasks(tax, root=datasets, rounds=RELEASED_TOPIC_ROUNDS)
