@@ -35,7 +35,11 @@ from feedback.text import normalise
 __all__ = [
     "DEFAULT_SENTIMENT_DATA",
     "DEFAULT_TOPIC_DATA",
+    "RELEASED_TOPIC_ROUNDS",
+    "check_rounds",
     "default_adapter_tasks",
+    "parse_rounds",
+    "read_topic_annotations",
     "train_default_adapter",
     "train_default_heads",
     "train_head",
