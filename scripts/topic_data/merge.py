@@ -64,9 +64,10 @@ def read_rounds(folder: Path) -> dict[str, int]:
     """Message id -> the round of the batch file it was annotated in."""
     out: dict[str, int] = {}
     for f in sorted(folder.glob("*.tsv")):
+        n = batch_round(f.stem)
         for line in f.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                out[line.split("\t")[0].strip()] = batch_round(f.stem)
+                out[line.split("\t")[0].strip()] = n
     return out
 
 
